@@ -1,0 +1,129 @@
+"""The `nimbus` command: up, serve, db upgrade, bootstrap."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from nimbus.config import Settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(os.environ.get("NIMBUS_DATA_DIR", ".nimbus"))
+    )
+    parser.add_argument("--database-url", default="", help="default: SQLite in the data dir")
+
+
+def _listening(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--port-offset", type=int, default=0, help="added to every port")
+    parser.add_argument("--public-host", default="", help="host name in the catalog URLs")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nimbus", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole cloud in this process")
+    _common(up)
+    _listening(up)
+    up.add_argument("--admin-password", default=None)
+
+    serve = sub.add_parser("serve", help="run chosen roles against a shared database and bus")
+    serve.add_argument("roles", nargs="+", choices=["api"])
+    _common(serve)
+    _listening(serve)
+    serve.add_argument(
+        "--transport-url",
+        default=os.environ.get("NIMBUS_TRANSPORT_URL", "inprocess://"),
+        help="e.g. rabbit://guest:guest@127.0.0.1:5672/",
+    )
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_sub.add_parser("upgrade", help="apply every pending migration")
+    _common(upgrade)
+
+    boot = sub.add_parser("bootstrap", help="create the admin, roles and catalog (idempotent)")
+    _common(boot)
+    _listening(boot)
+    boot.add_argument("--admin-password", default=None)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    fields: dict[str, Any] = {"data_dir": args.data_dir, "database_url": args.database_url}
+    for name in ("bind", "port_offset", "public_host", "admin_password", "transport_url"):
+        if hasattr(args, name):
+            fields[name] = getattr(args, name)
+    return Settings(**fields)
+
+
+async def _db_upgrade(settings: Settings) -> int:
+    from nimbus.db import migrate
+    from nimbus.db.engine import Database
+
+    db = Database(settings.database_url)
+    try:
+        applied = await migrate.upgrade(db)
+    finally:
+        await db.close()
+    print("schema upgraded" if applied else "schema already current")
+    return 0
+
+
+async def _bootstrap(settings: Settings) -> int:
+    from nimbus.cloud import Process
+
+    process = Process(settings, ())
+    await process.prepare(migrate_schema=False)
+    try:
+        result = await process.bootstrap()
+    finally:
+        await process.bus.close()
+        await process.db.close()
+    if result.new_admin_password and not settings.admin_password:
+        print(f"admin password: {result.new_admin_password}")
+    print(f"bootstrapped: admin user {result.admin_user_id}, project {result.admin_project_id}")
+    return 0
+
+
+def _run(main: Coroutine[Any, Any, int]) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency; stay usable without it
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    settings = _settings(args)
+    if args.command == "up":
+        from nimbus.cloud import run_up
+
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return _run(run_up(settings))
+    if args.command == "serve":
+        from nimbus.cloud import run_serve
+
+        return _run(run_serve(settings, tuple(args.roles)))
+    if args.command == "db":
+        return _run(_db_upgrade(settings))
+    return _run(_bootstrap(settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

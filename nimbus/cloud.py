@@ -1,0 +1,188 @@
+"""One Nimbus process: the roles it runs, how it starts and how it stops.
+
+`nimbus up` runs every role on SQLite and the in-process bus; `nimbus serve ROLE…`
+runs chosen roles against a shared database and broker. Both go through `Process`,
+so the all-in-one mode is the scale-out mode folded into one process, not a toy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+
+from nimbus import rcfiles
+from nimbus.api.common.policy import Enforcer
+from nimbus.config import SERVICE_PORTS, Settings
+from nimbus.db import migrate
+from nimbus.db.engine import Database
+from nimbus.identity.auth import Authenticator
+from nimbus.identity.bootstrap import BootstrapResult, Endpoint, bootstrap
+from nimbus.identity.tokens import load_codec
+from nimbus.rpc import Bus, connect
+
+LOG = logging.getLogger(__name__)
+
+ROLES = ("api",)
+#: Catalog names of the services the api role serves.
+SERVICE_NAMES = {"identity": "keystone"}
+
+
+class SchemaOutOfDate(RuntimeError):
+    """The database is not at the newest schema and this process may not migrate it."""
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to the process (several per loop)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def catalog_endpoints(settings: Settings) -> list[Endpoint]:
+    """What the catalog lists for the services this cloud serves."""
+    return [
+        Endpoint(type=kind, name=SERVICE_NAMES[kind], url=_service_url(settings, kind))
+        for kind in SERVICE_PORTS
+    ]
+
+
+def _service_url(settings: Settings, kind: str) -> str:
+    suffix = "/v3" if kind == "identity" else ""
+    return settings.url(kind) + suffix
+
+
+def _identity_policy(settings: Settings) -> Enforcer:
+    from nimbus.api.identity.policies import DEFAULTS
+
+    return Enforcer(DEFAULTS, settings.policy_file)
+
+
+@dataclass
+class Process:
+    """The running parts of one process, started and stopped as a unit."""
+
+    settings: Settings
+    roles: tuple[str, ...]
+    db: Database = field(init=False)
+    bus: Bus = field(init=False)
+    servers: list[_Server] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def prepare(self, *, migrate_schema: bool) -> None:
+        """Open the database (migrating it or checking it is current) and the bus."""
+        self.db = Database(self.settings.database_url)
+        if migrate_schema:
+            await migrate.upgrade(self.db)
+        elif not await migrate.is_current(self.db):
+            raise SchemaOutOfDate(
+                "the database schema is not current: run `nimbus db upgrade` first"
+            )
+        self.bus = connect(self.settings.transport_url)
+        await self.bus.start()
+
+    async def bootstrap(self) -> BootstrapResult:
+        async with self.db.transaction() as session:
+            return await bootstrap(
+                session,
+                region=self.settings.region,
+                endpoints=catalog_endpoints(self.settings),
+                admin_password=self.settings.admin_password,
+            )
+
+    async def _api_state(self) -> dict[str, Any]:
+        async with self.db.transaction() as session:
+            codec = await load_codec(session)
+        return {
+            "db": self.db,
+            "authenticator": Authenticator(codec, self.settings.token_expiration),
+            "max_body_bytes": self.settings.max_body_bytes,
+        }
+
+    async def start(self) -> None:
+        """Start every role; returns once all of them listen."""
+        if "api" in self.roles:
+            from nimbus.api.identity.app import create_app
+
+            state = await self._api_state()
+            apps = {"identity": create_app({**state, "policy": _identity_policy(self.settings)})}
+            for kind, app in apps.items():
+                await self._listen(kind, app)
+
+    async def _listen(self, kind: str, app: Any) -> None:
+        config = uvicorn.Config(
+            app,
+            host=self.settings.bind,
+            port=self.settings.port(kind),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+        )
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(), name=f"serve-{kind}")
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError(f"{kind} API did not start on port {config.port}")
+            await asyncio.sleep(0.01)
+        self.servers.append(server)
+        self.tasks.append(task)
+        self.urls[kind] = _service_url(self.settings, kind)
+
+    def request_stop(self) -> None:
+        self.stopping.set()
+
+    async def stop(self) -> None:
+        """Stop listening, finish in-flight requests, close the bus and the database."""
+        for server in self.servers:
+            server.should_exit = True
+        await asyncio.gather(*self.tasks)
+        await self.bus.close()
+        await self.db.close()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+
+
+async def run_up(settings: Settings, *, announce: Any = print) -> int:
+    """`nimbus up`: everything in this process, until SIGINT or SIGTERM."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    process = Process(settings, ROLES)
+    await process.prepare(migrate_schema=True)
+    result = await process.bootstrap()
+    await process.start()
+    process.install_signal_handlers()
+    password = result.new_admin_password or rcfiles.read_admin_password(settings.data_dir)
+    adminrc = rcfiles.write(settings, password or "")
+    if result.new_admin_password and not settings.admin_password:
+        announce(f"admin password (stored in {adminrc}): {result.new_admin_password}")
+    urls = " ".join(f"{kind}={url}" for kind, url in process.urls.items())
+    announce(f"nimbus ready: {urls} adminrc={adminrc}", flush=True)
+    await process.stopping.wait()
+    await process.stop()
+    return 0
+
+
+async def run_serve(settings: Settings, roles: tuple[str, ...], *, announce: Any = print) -> int:
+    """`nimbus serve ROLE…`: chosen roles against a shared database and bus."""
+    process = Process(settings, roles)
+    await process.prepare(migrate_schema=False)
+    await process.start()
+    process.install_signal_handlers()
+    urls = " ".join(f"{kind}={url}" for kind, url in process.urls.items())
+    announce(f"nimbus ready: roles={','.join(roles)} {urls}", flush=True)
+    await process.stopping.wait()
+    await process.stop()
+    return 0

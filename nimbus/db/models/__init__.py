@@ -1,0 +1,5 @@
+"""Every model module, imported so that the metadata is complete for migrations."""
+
+from nimbus.db.models import identity
+
+__all__ = ["identity"]

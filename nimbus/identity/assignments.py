@@ -1,0 +1,165 @@
+"""Role assignments: who holds which role where, directly, through groups, by
+inheritance down the project tree, and through implied roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nimbus.db.models.identity import Assignment, Membership, Project, Role
+from nimbus.errors import NotFound
+from nimbus.identity import revocation
+from nimbus.identity.projects import ancestors
+from nimbus.identity.roles import implied_closure
+
+SYSTEM = "all"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One assignment as the API names it: actor kind + id, target kind + id, role."""
+
+    actor: str  # "user" | "group"
+    actor_id: str
+    target: str  # "project" | "domain" | "system"
+    target_id: str
+    role_id: str
+    inherited: bool = False
+
+    @property
+    def type(self) -> str:
+        return f"{self.actor.capitalize()}{self.target.capitalize()}"
+
+    def row(self) -> Assignment:
+        return Assignment(
+            type=self.type,
+            actor_id=self.actor_id,
+            target_id=self.target_id,
+            role_id=self.role_id,
+            inherited=self.inherited,
+        )
+
+
+def _key(grant: Grant):
+    return and_(
+        Assignment.type == grant.type,
+        Assignment.actor_id == grant.actor_id,
+        Assignment.target_id == grant.target_id,
+        Assignment.role_id == grant.role_id,
+        Assignment.inherited == grant.inherited,
+    )
+
+
+async def exists(session: AsyncSession, grant: Grant) -> bool:
+    return (await session.scalar(select(Assignment.role_id).where(_key(grant)))) is not None
+
+
+async def add(session: AsyncSession, grant: Grant) -> None:
+    """Grant a role; granting one that is already held changes nothing."""
+    if not await exists(session, grant):
+        session.add(grant.row())
+        await session.flush()
+
+
+async def remove(session: AsyncSession, grant: Grant) -> None:
+    """Take a role away, and with it the tokens it was behind."""
+    result = await session.execute(delete(Assignment).where(_key(grant)))
+    if result.rowcount == 0:
+        raise NotFound(f"Could not find role assignment with role: {grant.role_id}.")
+    if grant.actor == "user" and grant.target == "project":
+        await revocation.revoke_user_on_project(session, grant.actor_id, grant.target_id)
+    elif grant.actor == "user":
+        await revocation.revoke_user(session, grant.actor_id)
+
+
+async def group_ids(session: AsyncSession, user_id: str) -> list[str]:
+    rows = await session.scalars(select(Membership.group_id).where(Membership.user_id == user_id))
+    return list(rows.all())
+
+
+async def _direct_roles(
+    session: AsyncSession, actors: list[str], kind: str, targets: list[str], inherited: bool
+) -> set[str]:
+    if not targets:
+        return set()
+    types = [f"User{kind}", f"Group{kind}"]
+    rows = await session.scalars(
+        select(Assignment.role_id).where(
+            Assignment.type.in_(types),
+            Assignment.actor_id.in_(actors),
+            Assignment.target_id.in_(targets),
+            Assignment.inherited == inherited,
+        )
+    )
+    return set(rows.all())
+
+
+async def effective_role_ids(
+    session: AsyncSession,
+    user_id: str,
+    *,
+    project: Project | None = None,
+    domain_id: str | None = None,
+    system: bool = False,
+) -> set[str]:
+    """Every role `user_id` holds on the scope, implied roles included."""
+    actors = [user_id, *await group_ids(session, user_id)]
+    if project is not None:
+        parents = [p.id for p in await ancestors(session, project)]
+        roles = await _direct_roles(session, actors, "Project", [project.id], False)
+        roles |= await _direct_roles(session, actors, "Project", parents, True)
+        roles |= await _direct_roles(session, actors, "Domain", [project.domain_id], True)
+    elif domain_id is not None:
+        roles = await _direct_roles(session, actors, "Domain", [domain_id], False)
+    elif system:
+        roles = await _direct_roles(session, actors, "System", [SYSTEM], False)
+    else:
+        return set()
+    return await implied_closure(session, roles) if roles else set()
+
+
+async def roles_by_id(session: AsyncSession, role_ids: set[str]) -> list[Role]:
+    if not role_ids:
+        return []
+    rows = await session.scalars(select(Role).where(Role.id.in_(role_ids)).order_by(Role.name))
+    return list(rows.all())
+
+
+async def projects_of_user(session: AsyncSession, user_id: str) -> list[Project]:
+    """Projects where the user holds any role, directly, by group or by inheritance."""
+    actors = [user_id, *await group_ids(session, user_id)]
+    held = select(Assignment.target_id, Assignment.inherited, Assignment.type).where(
+        Assignment.actor_id.in_(actors),
+        or_(Assignment.type.like("%Project"), Assignment.inherited.is_(True)),
+    )
+    direct: set[str] = set()
+    inherited_from: set[str] = set()
+    for target_id, inherited, kind in await session.execute(held):
+        if kind.endswith("Project") and not inherited:
+            direct.add(target_id)
+        elif inherited:
+            inherited_from.add(target_id)
+    rows = await session.scalars(
+        select(Project).where(
+            ~Project.is_domain,
+            or_(
+                Project.id.in_(direct),
+                Project.domain_id.in_(inherited_from),
+                Project.parent_id.in_(inherited_from),
+            ),
+        )
+    )
+    return sorted(rows.all(), key=lambda p: p.name)
+
+
+async def domains_of_user(session: AsyncSession, user_id: str) -> list[Project]:
+    actors = [user_id, *await group_ids(session, user_id)]
+    ids = select(Assignment.target_id).where(
+        Assignment.actor_id.in_(actors),
+        Assignment.type.in_(["UserDomain", "GroupDomain"]),
+        Assignment.inherited.is_(False),
+    )
+    rows = await session.scalars(select(Project).where(Project.is_domain, Project.id.in_(ids)))
+    return sorted(rows.all(), key=lambda p: p.name)
