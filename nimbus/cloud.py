@@ -22,6 +22,7 @@ from nimbus.api.common.policy import Enforcer
 from nimbus.config import SERVICE_PORTS, Settings
 from nimbus.db import migrate
 from nimbus.db.engine import Database
+from nimbus.identity import passwords
 from nimbus.identity.auth import Authenticator
 from nimbus.identity.bootstrap import BootstrapResult, Endpoint, bootstrap
 from nimbus.identity.tokens import load_codec
@@ -80,6 +81,7 @@ class Process:
 
     async def prepare(self, *, migrate_schema: bool) -> None:
         """Open the database (migrating it or checking it is current) and the bus."""
+        passwords.set_rounds(self.settings.password_rounds)
         self.db = Database(self.settings.database_url)
         if migrate_schema:
             await migrate.upgrade(self.db)
@@ -108,14 +110,17 @@ class Process:
             "max_body_bytes": self.settings.max_body_bytes,
         }
 
+    async def build_apps(self) -> dict[str, Any]:
+        """The ASGI app of every API service, by catalog type."""
+        from nimbus.api.identity.app import create_app
+
+        state = await self._api_state()
+        return {"identity": create_app({**state, "policy": _identity_policy(self.settings)})}
+
     async def start(self) -> None:
         """Start every role; returns once all of them listen."""
         if "api" in self.roles:
-            from nimbus.api.identity.app import create_app
-
-            state = await self._api_state()
-            apps = {"identity": create_app({**state, "policy": _identity_policy(self.settings)})}
-            for kind, app in apps.items():
+            for kind, app in (await self.build_apps()).items():
                 await self._listen(kind, app)
 
     async def _listen(self, kind: str, app: Any) -> None:

@@ -30,6 +30,9 @@ class Settings:
     token_expiration: int = 3600
     admin_password: str | None = None
     max_body_bytes: int = 114688
+    password_rounds: int = field(
+        default_factory=lambda: int(os.environ.get("NIMBUS_PASSWORD_ROUNDS", "12"))
+    )
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).resolve()
