@@ -111,18 +111,28 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     settings = _settings(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from nimbus.cloud import SchemaOutOfDate
+
+    try:
+        return _run(_command(args, settings))
+    except SchemaOutOfDate as exc:
+        print(f"nimbus: {exc}", file=sys.stderr)
+        return 2
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any, int]:
     if args.command == "up":
         from nimbus.cloud import run_up
 
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return _run(run_up(settings))
+        return run_up(settings)
     if args.command == "serve":
         from nimbus.cloud import run_serve
 
-        return _run(run_serve(settings, tuple(args.roles)))
+        return run_serve(settings, tuple(args.roles))
     if args.command == "db":
-        return _run(_db_upgrade(settings))
-    return _run(_bootstrap(settings))
+        return _db_upgrade(settings)
+    return _bootstrap(settings)
 
 
 if __name__ == "__main__":

@@ -163,7 +163,6 @@ class Process:
 
 async def run_up(settings: Settings, *, announce: Any = print) -> int:
     """`nimbus up`: everything in this process, until SIGINT or SIGTERM."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     process = Process(settings, ROLES)
     await process.prepare(migrate_schema=True)
     result = await process.bootstrap()
