@@ -61,9 +61,9 @@ def _service_url(settings: Settings, kind: str) -> str:
 
 
 def _identity_policy(settings: Settings) -> Enforcer:
-    from nimbus.api.identity.policies import DEFAULTS
+    from nimbus.api.identity.policies import DEFAULTS, SCOPE_TYPES
 
-    return Enforcer(DEFAULTS, settings.policy_file)
+    return Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES)
 
 
 @dataclass

@@ -6,6 +6,8 @@ another service), so validation costs a decrypt and a few indexed queries.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -75,6 +77,41 @@ class ResolvedToken:
     domain: Project | None = None
 
 
+class ResolvedCache:
+    """Recently resolved tokens, so that a validation costs one revocation query.
+
+    Safe because every change that could make a token invalid (revoke, password change,
+    user or project disabled or deleted, role or membership removed) writes a revocation
+    event, and the revocation check is never cached. What a cached entry can show stale
+    for up to `ttl` seconds are only names (a renamed project or role).
+    """
+
+    def __init__(self, size: int = 10_000, ttl: float = 300.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._entries: OrderedDict[str, tuple[float, ResolvedToken]] = OrderedDict()
+
+    def get(self, token: str) -> ResolvedToken | None:
+        entry = self._entries.get(token)
+        if entry is None:
+            return None
+        stored_at, resolved = entry
+        if time.monotonic() - stored_at > self.ttl:
+            del self._entries[token]
+            return None
+        self._entries.move_to_end(token)
+        return resolved
+
+    def put(self, resolved: ResolvedToken) -> None:
+        self._entries[resolved.token] = (time.monotonic(), resolved)
+        self._entries.move_to_end(resolved.token)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def drop(self, token: str) -> None:
+        self._entries.pop(token, None)
+
+
 def refuse() -> Unauthorized:
     """One answer for every bad credential, so it never says which part was wrong."""
     return Unauthorized("The request you have made requires authentication.")
@@ -106,6 +143,7 @@ class Authenticator:
     def __init__(self, codec: TokenCodec, expiration: int) -> None:
         self.codec = codec
         self.expiration = timedelta(seconds=expiration)
+        self.cache = ResolvedCache()
 
     # -- issuing ----------------------------------------------------------------
 
@@ -215,17 +253,23 @@ class Authenticator:
         self, session: AsyncSession, token: str, *, allow_expired: bool = False
     ) -> ResolvedToken:
         """The token's holder and scope, or TokenNotValid."""
-        data = self.codec.open(token)
+        cached = self.cache.get(token)
+        data = cached.data if cached else self.codec.open(token)
         if data is None:
             raise TokenNotValid("The request you have made requires authentication.")
         if not allow_expired and data.expires_at <= datetime.now(UTC):
             raise TokenNotValid("The token has expired.")
         if await revocation.is_revoked(session, data):
+            self.cache.drop(token)
             raise TokenNotValid("The token has been revoked.")
+        if cached is not None:
+            return cached
         try:
-            return await self._resolve(session, token, data)
+            resolved = await self._resolve(session, token, data)
         except Unauthorized as exc:
             raise TokenNotValid(exc.message) from None
+        self.cache.put(resolved)
+        return resolved
 
     async def _resolve(self, session: AsyncSession, token: str, data: TokenData) -> ResolvedToken:
         user, user_domain = await _usable_user(session, await session.get(User, data.user_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.base import utcnow
@@ -36,24 +36,30 @@ async def revoke_user_on_project(session: AsyncSession, user_id: str, project_id
     session.add(RevocationEvent(user_id=user_id, project_id=project_id, issued_before=utcnow()))
 
 
+def _matches(event: RevocationEvent, token: TokenData) -> bool:
+    if event.audit_id is not None:
+        return event.audit_id in token.audit_ids
+    if event.issued_before < token.issued_at:
+        return False
+    if event.user_id is not None and event.user_id != token.user_id:
+        return False
+    return event.project_id is None or event.project_id == token.scope.project_id
+
+
 async def is_revoked(session: AsyncSession, token: TokenData) -> bool:
-    issued = token.issued_at
-    project = token.scope.project_id
-    user_rule = and_(
+    """One indexed query for the rules that could match, then the exact test here.
+
+    This runs on every request of every service, so it is kept to a single simple
+    statement; the few candidate rows are filtered in Python.
+    """
+    conditions = [
+        RevocationEvent.audit_id.in_(token.audit_ids),
         RevocationEvent.user_id == token.user_id,
-        RevocationEvent.issued_before >= issued,
-        or_(RevocationEvent.project_id.is_(None), RevocationEvent.project_id == project),
-    )
-    rules = [RevocationEvent.audit_id.in_(token.audit_ids), user_rule]
-    if project:
-        rules.append(
-            and_(
-                RevocationEvent.project_id == project,
-                RevocationEvent.user_id.is_(None),
-                RevocationEvent.issued_before >= issued,
-            )
-        )
-    return bool(await session.scalar(select(exists().where(or_(*rules)))))
+    ]
+    if token.scope.project_id:
+        conditions.append(RevocationEvent.project_id == token.scope.project_id)
+    candidates = await session.scalars(select(RevocationEvent).where(or_(*conditions)))
+    return any(_matches(event, token) for event in candidates)
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> None:

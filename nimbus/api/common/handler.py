@@ -20,11 +20,24 @@ def caller(request: Request) -> RequestContext:
     return request.state.context
 
 
-def authorize(request: Request, rule: str, **target: Any) -> None:
+def policy_target(
+    request: Request, target: dict[str, Any], top: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The target as Keystone builds it: the URL's path parameters at the top level
+    (rules such as `owner` read `%(user_id)s`), overridden by `top` where the real
+    owner comes from the database, and the resource under `target`."""
+    return {**request.path_params, **(top or {}), "target": target}
+
+
+def authorize(
+    request: Request, rule: str, top: dict[str, Any] | None = None, **target: Any
+) -> None:
     """Check `rule` for the caller against `target` (exposed to rules as target.*)."""
     context = caller(request)
     try:
-        request.app.state.policy.authorize(rule, {"target": target}, context.credentials())
+        request.app.state.policy.authorize(
+            rule, policy_target(request, target, top), context.credentials()
+        )
     except PolicyNotAuthorized:
         raise Forbidden(
             f"You are not authorized to perform the requested action: {rule}."
@@ -34,7 +47,9 @@ def authorize(request: Request, rule: str, **target: Any) -> None:
 def allowed(request: Request, rule: str, **target: Any) -> bool:
     """Like authorize, but answers instead of refusing (for filtering lists)."""
     context = caller(request)
-    return request.app.state.policy.allowed(rule, {"target": target}, context.credentials())
+    return request.app.state.policy.allowed(
+        rule, policy_target(request, target), context.credentials()
+    )
 
 
 def base_url(request: Request) -> str:

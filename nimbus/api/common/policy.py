@@ -486,8 +486,9 @@ class Enforcer:
 
     Only names registered as defaults may be enforced (anything else is a programming
     error and raises KeyError); a policy file may override those and add helper rules
-    for ``rule:`` references.  The file is re-read when it changes, checked at most
-    once per `reload_interval` seconds so that a request costs one clock read.
+    for ``rule:`` references.  The file is re-read at most once per `reload_interval`
+    seconds and takes effect when its content changed, so a request usually costs one
+    clock read on top of evaluating its rule.
     """
 
     reload_interval: float = 1.0

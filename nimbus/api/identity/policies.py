@@ -46,7 +46,8 @@ What the handlers put in the target, per family (``target.x.y`` may be given nes
 # The rules for the 'manager' persona name a role that we may not create by default
 # (upstream's bootstrap creates it); until it exists those branches simply never match.
 # Upstream also enforces each rule's scope types (oslo.policy no longer lets a deployment
-# turn that off): SCOPE_TYPES lists the rules that some token scope may not use at all.
+# turn that off): SCOPE_TYPES lists the rules that some token scope may not use at all;
+# hand it to the enforcer as Enforcer(DEFAULTS, policy_file, scope_types=SCOPE_TYPES).
 
 _ADMIN = "rule:admin_required"
 _SYSTEM_READER = "(role:reader and system_scope:all)"
