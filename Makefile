@@ -6,10 +6,10 @@ PY := $(VENV)/bin/python
 .PHONY: run test deps test-deps lint bench
 
 deps:
-	bash scripts/install-deps.sh
+	bash scripts/install-deps.sh cli
 
 test-deps:
-	bash scripts/install-deps.sh --test
+	bash scripts/install-deps.sh cli,test
 
 ## run: install what is missing, then start the whole cloud in the foreground
 run: deps

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Nimbus needs on a fresh Debian/Ubuntu machine (run as root):
 # system packages first (only the missing ones, so a second run costs nothing),
-# then a virtualenv in .venv with the package and, with --test, its test tools.
+# then a virtualenv in .venv with the package and the extras named in $1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,9 +23,10 @@ if [ ! -x .venv/bin/python ]; then
     .venv/bin/pip install -q --upgrade pip setuptools wheel
 fi
 
+# $1: the extras to install with the package, e.g. "cli" or "cli,test".
 extra=""
-[ "${1:-}" = "--test" ] && extra="[test]"
-stamp=.venv/.installed$extra
+[ -n "${1:-}" ] && extra="[$1]"
+stamp=".venv/.installed$extra"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     echo "install-deps: pip install -e .$extra"
     .venv/bin/pip install -q -e ".$extra"
