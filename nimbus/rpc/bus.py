@@ -149,6 +149,8 @@ class Bus(ABC):
     """
 
     def __init__(self, *, reply_to: str, concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self._reply_to = reply_to
         self._concurrency = concurrency
         self._pending: dict[str, asyncio.Future[bytes]] = {}
@@ -172,6 +174,8 @@ class Bus(ABC):
         """Connect to the transport; the bus can send and serve afterwards."""
         if self._closed:
             raise BusClosed("a closed bus cannot be restarted")
+        if self._open:
+            return
         await self._connect()
         self._open = True
 
@@ -203,7 +207,7 @@ class Bus(ABC):
         """
         check_target(topic, server)
         self._check_open()
-        await self._subscribe(topic, endpoint, server)
+        await self._interruptible(self._subscribe(topic, endpoint, server))
 
     async def call(
         self,
@@ -228,7 +232,7 @@ class Bus(ABC):
         envelope = Envelope(body, self._reply_to, correlation_id, timeout)
         try:
             async with asyncio.timeout(timeout):
-                await self._send(queue_name(topic, server), envelope)
+                await self._interruptible(self._send(queue_name(topic, server), envelope))
                 return decode_reply(await reply)
         except TimeoutError:
             target = queue_name(topic, server)
@@ -245,13 +249,15 @@ class Bus(ABC):
         """
         check_target(topic, server)
         self._check_open()
-        await self._send(queue_name(topic, server), Envelope(encode_request(method, kwargs)))
+        envelope = Envelope(encode_request(method, kwargs))
+        await self._interruptible(self._send(queue_name(topic, server), envelope))
 
     async def fanout(self, topic: str, method: str, **kwargs: Any) -> None:
         """Send ``method(**kwargs)`` to every server of ``topic`` listening now."""
         check_target(topic)
         self._check_open()
-        await self._send_fanout(topic, Envelope(encode_request(method, kwargs)))
+        envelope = Envelope(encode_request(method, kwargs))
+        await self._interruptible(self._send_fanout(topic, envelope))
 
     def _check_open(self) -> None:
         if not self._open:
@@ -263,6 +269,21 @@ class Bus(ABC):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+    async def _interruptible(self, operation: Coroutine[Any, Any, None]) -> None:
+        """Run a transport operation that ``close()`` interrupts with BusClosed.
+
+        A send may be waiting for the broker to come back; closing the bus must not leave
+        its caller waiting forever.
+        """
+        task = self._spawn(operation)
+        try:
+            await task
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # the caller itself was cancelled, or its timeout expired
+            raise BusClosed("the bus was closed before the operation completed") from None
 
     def _admit(self, endpoint: object, envelope: Envelope, slot: asyncio.Semaphore) -> None:
         """Handle a message taken off a queue; ``slot`` was acquired and is released after."""
@@ -276,6 +297,8 @@ class Bus(ABC):
             reply.set_result(body)
 
     async def _handle(self, endpoint: object, envelope: Envelope) -> None:
+        """Run a request on the endpoint; reply to a call, log the failure of a cast."""
+        method: Any = None
         outcome: Any
         try:
             method, kwargs = decode_request(envelope.body)
@@ -284,7 +307,8 @@ class Bus(ABC):
             outcome = exc
         if envelope.reply_to is None:
             if isinstance(outcome, Exception):
-                log.error("cast to %r failed", endpoint, exc_info=outcome)
+                name = type(endpoint).__name__
+                log.error("cast of %r to %s failed", method, name, exc_info=outcome)
             return
         try:
             await self._send_reply(

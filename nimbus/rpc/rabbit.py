@@ -12,7 +12,8 @@ Everything is named under ``prefix`` (default ``nimbus``), in oslo.messaging's l
   its call by correlation id, and a call's request expires with its timeout.
 
 The connection is robust: after the broker drops it, aio-pika reconnects, declares the
-queues again and resumes the consumers. Calls in flight at that moment may time out.
+queues again and resumes the consumers, and sends wait for that (a call no longer than its
+timeout). Calls whose request or reply was in flight at that moment may time out.
 
 This module is the only one that imports aio-pika; ``nimbus.rpc.connect`` imports it only
 for a RabbitMQ URL, so that the all-in-one process does not pay for it.
@@ -37,7 +38,7 @@ from aio_pika.abc import (
 )
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, ChannelInvalidStateError
 
-from nimbus.rpc.bus import DEFAULT_CONCURRENCY, Bus, BusClosed, Envelope, served_queues
+from nimbus.rpc.bus import DEFAULT_CONCURRENCY, Bus, Envelope, served_queues
 
 _JSON = "application/json"
 # Seconds between attempts to publish while the connection is being restored.
@@ -191,12 +192,12 @@ class RabbitBus(Bus):
         *,
         mandatory: bool = True,
     ) -> None:
-        """Publish, waiting out a reconnection (a call's timeout bounds the wait).
+        """Publish, waiting out a reconnection (a call's timeout or ``close()`` ends the wait).
 
         The robust channel restores itself but does not replay a publish that found it
         closed; such a publish was never sent, so sending it again cannot duplicate it.
         """
-        while self._open:
+        while True:
             await self._channel.ready()
             try:
                 await exchange.publish(message, routing_key, mandatory=mandatory)
@@ -204,4 +205,3 @@ class RabbitBus(Bus):
                 await asyncio.sleep(_REPUBLISH_PAUSE)
             else:
                 return
-        raise BusClosed("the bus was closed before the message could be sent")
