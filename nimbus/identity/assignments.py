@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.db.models.identity import Assignment, Membership, Project, Role
-from nimbus.errors import NotFound
+from nimbus.db.models.identity import GLOBAL_ROLE, Assignment, Membership, Project, Role
+from nimbus.errors import BadRequest, Forbidden, NotFound
 from nimbus.identity import revocation
 from nimbus.identity.projects import ancestors
 from nimbus.identity.roles import implied_closure
@@ -63,11 +63,51 @@ async def add(session: AsyncSession, grant: Grant) -> None:
         await session.flush()
 
 
+def _missing(grant: Grant) -> NotFound:
+    return NotFound(
+        f"Could not find role assignment with role: {grant.role_id}, user or group: "
+        f"{grant.actor_id}, project, domain, or system: {grant.target_id}."
+    )
+
+
+async def check(session: AsyncSession, grant: Grant) -> None:
+    """NotFound unless the grant exists."""
+    if not await exists(session, grant):
+        raise _missing(grant)
+
+
+def check_assignable(grant: Grant, role: Role, project: Project | None) -> None:
+    """A domain-specific role goes only on its own domain's projects, never on the system."""
+    if role.domain_id == GLOBAL_ROLE:
+        return
+    if grant.target == "system":
+        raise BadRequest(
+            f"Role {role.id} is a domain-specific role. Unable to use a domain-specific "
+            "role in a system assignment."
+        )
+    if project is not None and project.domain_id != role.domain_id:
+        raise Forbidden(
+            f"Project {project.id} must be in the same domain as the role {role.id} being assigned."
+        )
+
+
+async def roles_on(session: AsyncSession, grant: Grant) -> list[Role]:
+    """The roles granted to `grant`'s actor on its target (its own role_id is ignored)."""
+    role_ids = select(Assignment.role_id).where(
+        Assignment.type == grant.type,
+        Assignment.actor_id == grant.actor_id,
+        Assignment.target_id == grant.target_id,
+        Assignment.inherited == grant.inherited,
+    )
+    rows = await session.scalars(select(Role).where(Role.id.in_(role_ids)).order_by(Role.name))
+    return list(rows.all())
+
+
 async def remove(session: AsyncSession, grant: Grant) -> None:
     """Take a role away, and with it the tokens it was behind."""
     result = await session.execute(delete(Assignment).where(_key(grant)))
     if result.rowcount == 0:
-        raise NotFound(f"Could not find role assignment with role: {grant.role_id}.")
+        raise _missing(grant)
     if grant.actor == "user" and grant.target == "project":
         await revocation.revoke_user_on_project(session, grant.actor_id, grant.target_id)
     elif grant.actor == "user":

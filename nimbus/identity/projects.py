@@ -23,6 +23,8 @@ from nimbus.db.models.identity import (
 from nimbus.errors import BadRequest, Forbidden, NotFound
 
 DEFAULT_DOMAIN_ID = "default"
+#: Keystone's limit on the tags of one project.
+MAX_TAGS = 80
 
 
 async def get_domain(session: AsyncSession, domain_id: str) -> Project:
@@ -77,8 +79,21 @@ async def list_domains(session: AsyncSession, **filters: Any) -> list[Project]:
 async def create_domain(session: AsyncSession, **fields: Any) -> Project:
     domain = Project(is_domain=True, domain_id=ROOT_DOMAIN, parent_id=None, **fields)
     session.add(domain)
-    await flush_unique(session, f"Duplicate entry found with name {domain.name}.")
+    await save_domain(session, domain)
     return domain
+
+
+async def save_domain(session: AsyncSession, domain: Project) -> None:
+    """Write a new or renamed domain; a name another domain has is a 409."""
+    await flush_unique(session, f"Duplicate entry found with name {domain.name}.")
+
+
+async def domain_of_parent(session: AsyncSession, parent_id: str) -> str | None:
+    """The domain a child of `parent_id` belongs to (None when there is no such parent)."""
+    parent = await session.get(Project, parent_id)
+    if parent is None:
+        return None
+    return parent.id if parent.is_domain else parent.domain_id
 
 
 async def create_project(
@@ -92,10 +107,9 @@ async def create_project(
 ) -> Project:
     """A project under a domain, optionally under a parent project of the same domain."""
     if parent_id:
-        parent = await session.get(Project, parent_id)
-        if parent is None:
+        parent_domain = await domain_of_parent(session, parent_id)
+        if parent_domain is None:
             raise BadRequest(f"Could not find parent: {parent_id}.")
-        parent_domain = parent.id if parent.is_domain else parent.domain_id
         if domain_id and domain_id != parent_domain:
             raise BadRequest("The project and its parent must be in the same domain.")
         domain_id = parent_domain
@@ -116,7 +130,9 @@ async def create_project(
 
 async def tags_of(session: AsyncSession, project_ids: list[str]) -> dict[str, list[str]]:
     rows = await session.execute(
-        select(ProjectTag.project_id, ProjectTag.name).where(ProjectTag.project_id.in_(project_ids))
+        select(ProjectTag.project_id, ProjectTag.name)
+        .where(ProjectTag.project_id.in_(project_ids))
+        .order_by(ProjectTag.name)
     )
     tags: dict[str, list[str]] = {pid: [] for pid in project_ids}
     for project_id, name in rows:
@@ -129,6 +145,29 @@ async def set_tags(session: AsyncSession, project_id: str, tags: list[str]) -> N
     for tag in dict.fromkeys(tags):
         session.add(ProjectTag(project_id=project_id, name=tag))
     await session.flush()
+
+
+async def check_tag(session: AsyncSession, project_id: str, tag: str) -> None:
+    if await session.get(ProjectTag, (project_id, tag)) is None:
+        raise NotFound(f"Could not find project tag: {tag}.")
+
+
+async def add_tag(session: AsyncSession, project_id: str, tag: str) -> None:
+    """One more tag; as in Keystone a repeated tag or one past the limit is a 400."""
+    tags = (await tags_of(session, [project_id]))[project_id]
+    if tag in tags:
+        raise BadRequest(f"Invalid input for field 'tags': {[*tags, tag]} has non-unique elements.")
+    if len(tags) >= MAX_TAGS:
+        raise BadRequest(f"Invalid input for field 'tags': a project has at most {MAX_TAGS} tags.")
+    session.add(ProjectTag(project_id=project_id, name=tag))
+    await session.flush()
+
+
+async def remove_tag(session: AsyncSession, project_id: str, tag: str) -> None:
+    await check_tag(session, project_id, tag)
+    await session.execute(
+        delete(ProjectTag).where(ProjectTag.project_id == project_id, ProjectTag.name == tag)
+    )
 
 
 async def children_exist(session: AsyncSession, project_id: str) -> bool:
@@ -150,7 +189,7 @@ async def delete_project(session: AsyncSession, project: Project) -> None:
 async def delete_domain(session: AsyncSession, domain: Project) -> None:
     """Delete a disabled domain with everything it owns, as Keystone does."""
     if domain.enabled:
-        raise Forbidden(f"Cannot delete enabled domain {domain.id}; disable it first.")
+        raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
     projects = await all_rows(session, select(Project.id).where(Project.domain_id == domain.id))
     users = await all_rows(session, select(User.id).where(User.domain_id == domain.id))
     groups = await all_rows(session, select(Group.id).where(Group.domain_id == domain.id))
@@ -177,3 +216,23 @@ async def ancestors(session: AsyncSession, project: Project) -> list[Project]:
         chain.append(parent)
         current = parent
     return chain
+
+
+async def subtree_ids(session: AsyncSession, project_id: str) -> list[str]:
+    """Every project below `project_id` (not itself), nearest first."""
+    found: list[str] = []
+    frontier = [project_id]
+    while frontier:
+        frontier = await all_rows(
+            session,
+            select(Project.id).where(Project.parent_id.in_(frontier), ~Project.is_domain),
+        )
+        found.extend(frontier)
+    return found
+
+
+async def ids_in_domain(session: AsyncSession, domain_id: str) -> list[str]:
+    """The projects of a domain, which inherited domain grants reach."""
+    return await all_rows(
+        session, select(Project.id).where(Project.domain_id == domain_id, ~Project.is_domain)
+    )

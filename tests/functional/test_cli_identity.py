@@ -53,7 +53,7 @@ def test_admin_workflow(cloud: tuple[Running, dict[str, str]]) -> None:
     assert {e["URL"] for e in identity} == {f"{running.url()}/v3"}
 
     catalog = as_json(admin, "catalog", "list")
-    assert [c["Type"] for c in catalog] == ["identity"]
+    assert "identity" in [c["Type"] for c in catalog]
 
     demo = as_json(admin, "project", "create", "demo")
     alice = as_json(admin, "user", "create", "--password", "s3cret", "alice")

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from nimbus.config import SERVICE_PORTS
 from tests.db.conftest import server_database
 from tests.processes import NIMBUS, free_offset, rc_environment, start
 
@@ -78,8 +79,14 @@ def test_up_writes_rc_files_stops_cleanly_and_restarts_with_its_state(tmp_path: 
         )
         assert [p["name"] for p in listed.json()["projects"]] == ["survivor"]
         catalog = httpx.get(f"{second.url()}/v3/auth/catalog", headers={"X-Auth-Token": token})
-        urls = {e["url"] for s in catalog.json()["catalog"] for e in s["endpoints"]}
-        assert urls == {f"{second.url()}/v3"}
+        ports = {
+            e["url"].split(":")[2].split("/")[0]
+            for s in catalog.json()["catalog"]
+            for e in s["endpoints"]
+        }
+        assert all(int(port) - moved in SERVICE_PORTS.values() for port in ports), ports
+        identity = next(s for s in catalog.json()["catalog"] if s["type"] == "identity")
+        assert {e["url"] for e in identity["endpoints"]} == {f"{second.url()}/v3"}
     finally:
         assert second.stop() == 0
 

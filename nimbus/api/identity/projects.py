@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -10,6 +12,7 @@ from nimbus.api.common.body import parse
 from nimbus.api.common.handler import authorize, base_url, caller, db, query_bool
 from nimbus.api.identity import views
 from nimbus.api.identity.schemas import ProjectCreateBody, ProjectUpdateBody, split_extra
+from nimbus.db.lookup import flush_unique
 from nimbus.db.models.identity import Project
 from nimbus.errors import BadRequest
 from nimbus.identity import assignments, projects, revocation, users
@@ -17,11 +20,18 @@ from nimbus.identity import assignments, projects, revocation, users
 COLUMNS = {"name", "description", "enabled", "domain_id", "parent_id", "is_domain", "tags"}
 
 
-async def _render(request: Request, rows: list[Project]) -> list[dict]:
+async def render_tagged(
+    request: Request, rows: list[Project], view: Callable[[str, Project, list[str]], dict]
+) -> list[dict]:
+    """Rows rendered with `view`, their tags fetched in one query (projects and domains)."""
     async with db(request).reader() as session:
         tags = await projects.tags_of(session, [p.id for p in rows])
     base = base_url(request)
-    return [views.project(base, p, tags[p.id]) for p in rows]
+    return [view(base, p, tags[p.id]) for p in rows]
+
+
+async def _render(request: Request, rows: list[Project]) -> list[dict]:
+    return await render_tagged(request, rows, views.project)
 
 
 async def list_projects(request: Request) -> Response:
@@ -46,7 +56,11 @@ async def list_projects(request: Request) -> Response:
 
 async def create_project(request: Request) -> Response:
     body = (await parse(request, ProjectCreateBody)).project
-    domain_id = body.domain_id or caller(request).domain_id or caller(request).project_domain_id
+    domain_id = body.domain_id
+    if not domain_id and body.parent_id:
+        async with db(request).reader() as session:
+            domain_id = await projects.domain_of_parent(session, body.parent_id)
+    domain_id = domain_id or caller(request).domain_id or caller(request).project_domain_id
     authorize(request, "identity:create_project", project={"domain_id": domain_id})
     known, extra = split_extra(body.model_dump(exclude_unset=True), COLUMNS)
     async with db(request).transaction() as session:
@@ -101,7 +115,11 @@ async def update_project(request: Request) -> Response:
             row.extra = {**row.extra, **extra}
         if body.tags is not None:
             await projects.set_tags(session, row.id, body.tags)
-        await session.flush()
+        await flush_unique(
+            session,
+            f"Conflict occurred attempting to store project - Duplicate entry found with "
+            f"name {row.name} at domain ID {row.domain_id}.",
+        )
     (item,) = await _render(request, [row])
     return json_response({"project": item})
 
