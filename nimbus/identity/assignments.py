@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.models.identity import GLOBAL_ROLE, Assignment, Membership, Project, Role
@@ -119,21 +119,20 @@ async def group_ids(session: AsyncSession, user_id: str) -> list[str]:
     return list(rows.all())
 
 
-async def _direct_roles(
-    session: AsyncSession, actors: list[str], kind: str, targets: list[str], inherited: bool
-) -> set[str]:
-    if not targets:
-        return set()
-    types = [f"User{kind}", f"Group{kind}"]
-    rows = await session.scalars(
-        select(Assignment.role_id).where(
-            Assignment.type.in_(types),
-            Assignment.actor_id.in_(actors),
-            Assignment.target_id.in_(targets),
-            Assignment.inherited == inherited,
-        )
-    )
-    return set(rows.all())
+def _actor_is(user_id: str) -> ColumnElement[bool]:
+    """The user itself or any group it is a member of."""
+    groups = select(Membership.group_id).where(Membership.user_id == user_id)
+    return or_(Assignment.actor_id == user_id, Assignment.actor_id.in_(groups))
+
+
+def _grants_role(row: tuple[str, str, str, bool], project: Project, parents: set[str]) -> bool:
+    """Whether an assignment row on the project, an ancestor or its domain applies to it."""
+    _, kind, target_id, inherited = row
+    if target_id == project.id:
+        return kind.endswith("Project") and not inherited
+    if target_id in parents:
+        return kind.endswith("Project") and inherited
+    return kind.endswith("Domain") and inherited
 
 
 async def effective_role_ids(
@@ -144,17 +143,30 @@ async def effective_role_ids(
     domain_id: str | None = None,
     system: bool = False,
 ) -> set[str]:
-    """Every role `user_id` holds on the scope, implied roles included."""
-    actors = [user_id, *await group_ids(session, user_id)]
+    """Every role `user_id` holds on the scope, implied roles included.
+
+    One query covers direct grants, group grants and grants inherited from the
+    project's ancestors and domain; this runs for every token that is resolved.
+    """
+    columns = (Assignment.role_id, Assignment.type, Assignment.target_id, Assignment.inherited)
     if project is not None:
-        parents = [p.id for p in await ancestors(session, project)]
-        roles = await _direct_roles(session, actors, "Project", [project.id], False)
-        roles |= await _direct_roles(session, actors, "Project", parents, True)
-        roles |= await _direct_roles(session, actors, "Domain", [project.domain_id], True)
-    elif domain_id is not None:
-        roles = await _direct_roles(session, actors, "Domain", [domain_id], False)
-    elif system:
-        roles = await _direct_roles(session, actors, "System", [SYSTEM], False)
+        parents = {p.id for p in await ancestors(session, project)}
+        targets = [project.id, project.domain_id, *parents]
+        rows = await session.execute(
+            select(*columns).where(_actor_is(user_id), Assignment.target_id.in_(targets))
+        )
+        roles = {row[0] for row in rows if _grants_role(tuple(row), project, parents)}
+    elif domain_id is not None or system:
+        kind, target = ("Domain", domain_id) if domain_id is not None else ("System", SYSTEM)
+        rows = await session.scalars(
+            select(Assignment.role_id).where(
+                _actor_is(user_id),
+                Assignment.target_id == target,
+                Assignment.type.in_([f"User{kind}", f"Group{kind}"]),
+                Assignment.inherited.is_(False),
+            )
+        )
+        roles = set(rows.all())
     else:
         return set()
     return await implied_closure(session, roles) if roles else set()
@@ -181,17 +193,22 @@ async def projects_of_user(session: AsyncSession, user_id: str) -> list[Project]
             direct.add(target_id)
         elif inherited:
             inherited_from.add(target_id)
-    rows = await session.scalars(
-        select(Project).where(
-            ~Project.is_domain,
-            or_(
-                Project.id.in_(direct),
-                Project.domain_id.in_(inherited_from),
-                Project.parent_id.in_(inherited_from),
-            ),
-        )
-    )
-    return sorted(rows.all(), key=lambda p: p.name)
+    query = or_(Project.id.in_(direct), Project.domain_id.in_(inherited_from))
+    found = {p.id: p for p in (await session.scalars(select(Project).where(query))).all()}
+    # An inherited grant on a project reaches its whole subtree, one level per query.
+    expanded: set[str] = set()
+    frontier = set(inherited_from)
+    while frontier:
+        expanded |= frontier
+        children = (
+            await session.scalars(
+                select(Project).where(~Project.is_domain, Project.parent_id.in_(frontier))
+            )
+        ).all()
+        found.update({child.id: child for child in children})
+        frontier = {child.id for child in children} - expanded
+    found = {pid: p for pid, p in found.items() if not p.is_domain}
+    return sorted(found.values(), key=lambda p: p.name)
 
 
 async def domains_of_user(session: AsyncSession, user_id: str) -> list[Project]:

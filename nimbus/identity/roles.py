@@ -126,16 +126,15 @@ async def inference_rules(session: AsyncSession) -> dict[str, list[str]]:
 
 
 async def implied_closure(session: AsyncSession, role_ids: Iterable[str]) -> set[str]:
-    """`role_ids` with every role they imply, transitively."""
+    """`role_ids` with every role they imply, transitively.
+
+    The inference table is small (a handful of rules per cloud), so it is read in one
+    query and closed here rather than walked one level per query.
+    """
+    rules = await inference_rules(session)
     found = set(role_ids)
     frontier = set(found)
     while frontier:
-        implied = set(
-            await all_rows(
-                session,
-                select(ImpliedRole.implied_role_id).where(ImpliedRole.prior_role_id.in_(frontier)),
-            )
-        )
-        frontier = implied - found
+        frontier = {implied for prior in frontier for implied in rules.get(prior, ())} - found
         found |= frontier
     return found

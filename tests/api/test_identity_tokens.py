@@ -210,3 +210,38 @@ async def test_auth_projects_catalog_and_system(cloud: Cloud) -> None:
     assert [p["name"] for p in projects.json()["projects"]] == ["admin"]
     assert any(s["type"] == "identity" for s in catalog.json()["catalog"])
     assert system.json()["system"] == []
+
+
+async def test_inherited_project_grant_reaches_the_whole_subtree(cloud: Cloud) -> None:
+    """A grant inherited to projects reaches grandchildren: scoping and listing agree."""
+    user = await cloud.make_user("treewalker", role=None, password="tree-pw")
+    async with await cloud.admin() as client:
+        ids: dict[str, str] = {}
+        parent = None
+        for name in ("tree-root", "tree-child", "tree-grandchild"):
+            body = {"project": {"name": name, "domain_id": "default"}}
+            if parent:
+                body["project"]["parent_id"] = parent
+            response = await client.post("/v3/projects", json=body)
+            assert response.status_code == 201, response.text
+            parent = ids[name] = response.json()["project"]["id"]
+        role = (await client.get("/v3/roles", params={"name": "reader"})).json()["roles"][0]
+        granted = await client.put(
+            f"/v3/OS-INHERIT/projects/{ids['tree-root']}/users/{user['id']}/roles/"
+            f"{role['id']}/inherited_to_projects"
+        )
+        assert granted.status_code == 204
+    token = await cloud.token("treewalker", "tree-pw", project="tree-grandchild")
+    async with cloud.client() as client:
+        listed = await client.get("/v3/auth/projects", headers={"X-Auth-Token": token})
+        refused = await client.post(
+            "/v3/auth/tokens",
+            json={
+                "auth": {
+                    "identity": {"methods": ["token"], "token": {"id": token}},
+                    "scope": {"project": {"id": ids["tree-root"]}},
+                }
+            },
+        )
+    assert {p["name"] for p in listed.json()["projects"]} == {"tree-child", "tree-grandchild"}
+    assert refused.status_code == 401  # the grant is inherited by the subtree, not the root
