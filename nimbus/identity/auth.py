@@ -6,15 +6,17 @@ another service), so validation costs a decrypt and a few indexed queries.
 
 from __future__ import annotations
 
-import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from collections.abc import Hashable
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.db.models.identity import ApplicationCredential, Project, Role, User
+from nimbus.db import changes
+from nimbus.db.models.identity import IDENTITY, ApplicationCredential, Project, Role, User
 from nimbus.errors import NotFound, Unauthorized
 from nimbus.identity import assignments, projects, revocation, users
 from nimbus.identity.passwords import verify_password
@@ -64,11 +66,10 @@ class Credentials:
 
 
 @dataclass(frozen=True)
-class ResolvedToken:
-    """A valid token with everything its body and the request context show."""
+class Holder:
+    """Who holds a token and what it may do where: the part shared by every token of
+    one user for one scope, so it is resolved once and cached."""
 
-    token: str
-    data: TokenData
     user: User
     user_domain: Project
     roles: list[Role]
@@ -77,39 +78,45 @@ class ResolvedToken:
     domain: Project | None = None
 
 
-class ResolvedCache:
-    """Recently resolved tokens, so that a validation costs one revocation query.
+@dataclass(frozen=True)
+class ResolvedToken(Holder):
+    """A valid token with everything its body and the request context show."""
 
-    Safe because every change that could make a token invalid (revoke, password change,
-    user or project disabled or deleted, role or membership removed) writes a revocation
-    event, and the revocation check is never cached. What a cached entry can show stale
-    for up to `ttl` seconds are only names (a renamed project or role).
+    token: str = ""
+    data: TokenData | None = None  # always set; a default only because Holder has some
+
+
+def _resolved(token: str, data: TokenData, holder: Holder) -> ResolvedToken:
+    return ResolvedToken(
+        **{f.name: getattr(holder, f.name) for f in fields(Holder)}, token=token, data=data
+    )
+
+
+class IdentityCache:
+    """What this process derived from the identity tables, keyed by anything hashable.
+
+    An entry is trusted only while the identity change counter (nimbus.db.changes) is
+    where it was when the entry was made: any write to the identity tables in any
+    process (a revoke, a password change, a role granted or removed, a rename) moves the
+    counter, and everything cached before is recomputed. Bounded as an LRU.
     """
 
-    def __init__(self, size: int = 10_000, ttl: float = 300.0) -> None:
+    def __init__(self, size: int = 10_000) -> None:
         self.size = size
-        self.ttl = ttl
-        self._entries: OrderedDict[str, tuple[float, ResolvedToken]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
 
-    def get(self, token: str) -> ResolvedToken | None:
-        entry = self._entries.get(token)
-        if entry is None:
+    def get(self, key: Hashable, generation: int) -> Any:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != generation:
             return None
-        stored_at, resolved = entry
-        if time.monotonic() - stored_at > self.ttl:
-            del self._entries[token]
-            return None
-        self._entries.move_to_end(token)
-        return resolved
+        self._entries.move_to_end(key)
+        return entry[1]
 
-    def put(self, resolved: ResolvedToken) -> None:
-        self._entries[resolved.token] = (time.monotonic(), resolved)
-        self._entries.move_to_end(resolved.token)
+    def put(self, key: Hashable, generation: int, value: Any) -> None:
+        self._entries[key] = (generation, value)
+        self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
-
-    def drop(self, token: str) -> None:
-        self._entries.pop(token, None)
 
 
 def refuse() -> Unauthorized:
@@ -143,7 +150,7 @@ class Authenticator:
     def __init__(self, codec: TokenCodec, expiration: int) -> None:
         self.codec = codec
         self.expiration = timedelta(seconds=expiration)
-        self.cache = ResolvedCache()
+        self.cache = IdentityCache()
 
     # -- issuing ----------------------------------------------------------------
 
@@ -177,10 +184,22 @@ class Authenticator:
         return app_cred
 
     async def _scope(
-        self, session: AsyncSession, user: User, request: ScopeRequest | None
+        self, session: AsyncSession, user_id: str, request: ScopeRequest | None, generation: int
+    ) -> Scope:
+        """The scope an auth request names, by ids (cached while nothing changed)."""
+        key = ("scope", user_id, request)
+        scope = self.cache.get(key, generation)
+        if scope is None:
+            scope = await self._find_scope(session, user_id, request)
+            self.cache.put(key, generation, scope)
+        return scope
+
+    async def _find_scope(
+        self, session: AsyncSession, user_id: str, request: ScopeRequest | None
     ) -> Scope:
         if request is None or request.unscoped:
-            if request is None and user.default_project_id:
+            user = await session.get(User, user_id)
+            if request is None and user is not None and user.default_project_id:
                 project = await session.get(Project, user.default_project_id)
                 if project is not None and project.enabled and not project.is_domain:
                     return Scope(project_id=project.id)
@@ -212,6 +231,7 @@ class Authenticator:
         self, session: AsyncSession, creds: Credentials, scope: ScopeRequest | None
     ) -> ResolvedToken:
         """Check every method the request names, then seal a token for the scope."""
+        generation = await changes.current(session, IDENTITY)
         now = datetime.now(UTC)
         expires = now + self.expiration
         audit_ids: tuple[str, ...] = (new_audit_id(),)
@@ -220,10 +240,10 @@ class Authenticator:
         if "password" in creds.methods:
             user_id = (await self._by_password(session, creds)).id
         if "token" in creds.methods:
-            original = await self.validate(session, creds.token or "")
-            if user_id and original.data.user_id != user_id:
+            original = await self._validate(session, creds.token or "", generation)
+            if user_id and original.user.id != user_id:
                 raise refuse()
-            user_id = original.data.user_id
+            user_id = original.user.id
             expires = min(expires, original.data.expires_at)
             audit_ids = (audit_ids[0], original.data.audit_ids[0])
             app_cred_id = original.data.app_cred_id
@@ -235,70 +255,88 @@ class Authenticator:
                 expires = min(expires, app_cred.expires_at)
         if user_id is None:
             raise refuse()
-        user, _ = await _usable_user(session, await session.get(User, user_id))
         data = TokenData(
-            user_id=user.id,
+            user_id=user_id,
             methods=creds.methods,
-            scope=await self._scope(session, user, scope),
+            scope=await self._scope(session, user_id, scope, generation),
             issued_at=now,
             expires_at=expires,
             audit_ids=audit_ids,
             app_cred_id=app_cred_id,
         )
-        return await self._resolve(session, self.codec.seal(data), data)
+        holder = await self._holder(session, data, generation)
+        resolved = _resolved(self.codec.seal(data), data, holder)
+        self.cache.put(("token", resolved.token), generation, resolved)
+        return resolved
 
     # -- validating -------------------------------------------------------------
 
     async def validate(
         self, session: AsyncSession, token: str, *, allow_expired: bool = False
     ) -> ResolvedToken:
-        """The token's holder and scope, or TokenNotValid."""
-        cached = self.cache.get(token)
-        data = cached.data if cached else self.codec.open(token)
+        """The token's holder and scope, or TokenNotValid.
+
+        While no identity table has changed since this process last saw the token, this
+        costs one primary-key read (the change counter).
+        """
+        generation = await changes.current(session, IDENTITY)
+        return await self._validate(session, token, generation, allow_expired=allow_expired)
+
+    async def _validate(
+        self, session: AsyncSession, token: str, generation: int, *, allow_expired: bool = False
+    ) -> ResolvedToken:
+        resolved: ResolvedToken | None = self.cache.get(("token", token), generation)
+        data = resolved.data if resolved else self.codec.open(token)
         if data is None:
             raise TokenNotValid("The request you have made requires authentication.")
         if not allow_expired and data.expires_at <= datetime.now(UTC):
             raise TokenNotValid("The token has expired.")
+        if resolved is not None:
+            return resolved
         if await revocation.is_revoked(session, data):
-            self.cache.drop(token)
             raise TokenNotValid("The token has been revoked.")
-        if cached is not None:
-            return cached
         try:
-            resolved = await self._resolve(session, token, data)
+            holder = await self._holder(session, data, generation)
         except Unauthorized as exc:
             raise TokenNotValid(exc.message) from None
-        self.cache.put(resolved)
+        resolved = _resolved(token, data, holder)
+        self.cache.put(("token", token), generation, resolved)
         return resolved
 
-    async def _resolve(self, session: AsyncSession, token: str, data: TokenData) -> ResolvedToken:
+    async def _holder(self, session: AsyncSession, data: TokenData, generation: int) -> Holder:
+        key = ("holder", data.user_id, data.scope, data.app_cred_id)
+        holder = self.cache.get(key, generation)
+        if holder is None:
+            holder = await self._find_holder(session, data)
+            self.cache.put(key, generation, holder)
+        return holder
+
+    async def _find_holder(self, session: AsyncSession, data: TokenData) -> Holder:
         user, user_domain = await _usable_user(session, await session.get(User, data.user_id))
-        resolved = ResolvedToken(
-            token=token, data=data, user=user, user_domain=user_domain, roles=[]
-        )
+        holder = Holder(user=user, user_domain=user_domain, roles=[])
         scope = data.scope
         if scope.kind == "unscoped":
-            return resolved
+            return holder
         if scope.project_id:
             project = await session.get(Project, scope.project_id)
             domain = project and await session.get(Project, project.domain_id)
             if not project or not project.enabled or not domain or not domain.enabled:
                 raise refuse()
             role_ids = await assignments.effective_role_ids(session, user.id, project=project)
-            resolved = replace(resolved, project=project, project_domain=domain)
+            holder = replace(holder, project=project, project_domain=domain)
         elif scope.domain_id:
             domain = await session.get(Project, scope.domain_id)
             if not domain or not domain.enabled:
                 raise refuse()
             role_ids = await assignments.effective_role_ids(session, user.id, domain_id=domain.id)
-            resolved = replace(resolved, domain=domain)
+            holder = replace(holder, domain=domain)
         else:
             role_ids = await assignments.effective_role_ids(session, user.id, system=True)
         if data.app_cred_id:
             role_ids &= await self._app_cred_roles(session, data.app_cred_id)
         if not role_ids:
             raise Unauthorized(f"User {user.id} has no access to the requested scope.")
-        return replace(resolved, roles=await assignments.roles_by_id(session, role_ids))
+        return replace(holder, roles=await assignments.roles_by_id(session, role_ids))
 
     async def _app_cred_roles(self, session: AsyncSession, app_cred_id: str) -> set[str]:
         app_cred = await session.get(ApplicationCredential, app_cred_id)

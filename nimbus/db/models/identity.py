@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from nimbus.db.base import ApiBase, id_column, utcnow
+from nimbus.db.models.changes import watch
 
 ROOT_DOMAIN = "<<root>>"
 #: Global roles have no domain; the sentinel keeps (domain_id, name) unique.
@@ -196,3 +197,30 @@ class ApplicationCredential(ApiBase):
     expires_at: Mapped[datetime | None]
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     roles: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+#: Every identity table is one family: a write to any of them moves its counter, which
+#: is what lets token validation trust its cache (see nimbus.db.changes).
+IDENTITY = "identity"
+watch(
+    IDENTITY,
+    [
+        model.__tablename__
+        for model in (
+            Project,
+            ProjectTag,
+            User,
+            Group,
+            Membership,
+            Role,
+            ImpliedRole,
+            Assignment,
+            Region,
+            Service,
+            Endpoint,
+            RevocationEvent,
+            FernetKey,
+            ApplicationCredential,
+        )
+    ],
+)
