@@ -232,6 +232,7 @@ class Authenticator:
     ) -> ResolvedToken:
         """Check every method the request names, then seal a token for the scope."""
         generation = await changes.current(session, IDENTITY)
+        methods = creds.methods
         now = datetime.now(UTC)
         expires = now + self.expiration
         audit_ids: tuple[str, ...] = (new_audit_id(),)
@@ -247,6 +248,8 @@ class Authenticator:
             expires = min(expires, original.data.expires_at)
             audit_ids = (audit_ids[0], original.data.audit_ids[0])
             app_cred_id = original.data.app_cred_id
+            # As upstream, a rescoped token lists how its chain was authenticated.
+            methods = tuple(dict.fromkeys((*original.data.methods, *methods)))
         if "application_credential" in creds.methods:
             app_cred = await self._by_app_credential(session, creds)
             user_id, app_cred_id = app_cred.user_id, app_cred.id
@@ -257,7 +260,7 @@ class Authenticator:
             raise refuse()
         data = TokenData(
             user_id=user_id,
-            methods=creds.methods,
+            methods=methods,
             scope=await self._scope(session, user_id, scope, generation),
             issued_at=now,
             expires_at=expires,

@@ -44,9 +44,12 @@ async def find_domain(session: AsyncSession, *, id: str | None, name: str | None
     return domain
 
 
-async def get_project(session: AsyncSession, project_id: str) -> Project:
+async def get_project(
+    session: AsyncSession, project_id: str, *, include_domains: bool = False
+) -> Project:
+    """A project; with `include_domains`, also a domain seen as a project (is_domain)."""
     project = await session.get(Project, project_id)
-    if project is None or project.is_domain:
+    if project is None or (project.is_domain and not include_domains):
         raise NotFound(f"Could not find project: {project_id}.")
     return project
 
@@ -66,8 +69,11 @@ async def find_project(
     return project
 
 
-async def list_projects(session: AsyncSession, **filters: Any) -> list[Project]:
-    query = where_equal(select(Project).where(~Project.is_domain), Project, filters)
+async def list_projects(
+    session: AsyncSession, *, is_domain: bool = False, **filters: Any
+) -> list[Project]:
+    """Projects, or (with `is_domain`) the domains, as /v3/projects?is_domain lists them."""
+    query = where_equal(select(Project).where(Project.is_domain.is_(is_domain)), Project, filters)
     return await all_rows(session, query.order_by(Project.name))
 
 

@@ -216,3 +216,30 @@ async def test_project_member_reads_but_may_not_change_tags(cloud: Cloud) -> Non
     assert listed.status_code == 200
     assert error(added, 403).endswith("identity:create_project_tag.")
     assert error(replaced, 403).endswith("identity:update_project_tags.")
+
+
+async def test_project_acting_as_domain(cloud: Cloud) -> None:
+    """`is_domain` projects are domains, reachable through /v3/projects as upstream."""
+    async with await cloud.admin() as client:
+        created = await client.post(
+            "/v3/projects", json={"project": {"name": "as-domain", "is_domain": True}}
+        )
+        assert created.status_code == 201, created.text
+        project = created.json()["project"]
+        assert project["is_domain"] is True
+        assert project["domain_id"] is None and project["parent_id"] is None
+        listed = await client.get("/v3/projects", params={"is_domain": "true"})
+        names = {p["name"] for p in listed.json()["projects"]}
+        plain = await client.get("/v3/projects")
+        as_domain = await client.get(f"/v3/domains/{project['id']}")
+        enabled_delete = await client.delete(f"/v3/projects/{project['id']}")
+        disabled = await client.patch(
+            f"/v3/projects/{project['id']}", json={"project": {"enabled": False}}
+        )
+        deleted = await client.delete(f"/v3/projects/{project['id']}")
+    assert {"as-domain", "Default"} <= names
+    assert "as-domain" not in {p["name"] for p in plain.json()["projects"]}
+    assert as_domain.status_code == 200
+    assert enabled_delete.status_code == 403
+    assert disabled.status_code == 200 and disabled.json()["project"]["enabled"] is False
+    assert deleted.status_code == 204

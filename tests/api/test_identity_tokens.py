@@ -130,7 +130,7 @@ async def test_rescope_with_token_method_keeps_expiry_and_audit_chain(cloud: Clo
         )
     assert rescoped.status_code == 201
     token = rescoped.json()["token"]
-    assert token["methods"] == ["token"]
+    assert token["methods"] == ["password", "token"]
     assert token["project"]["name"] == "admin"
     assert token["expires_at"] == original["expires_at"]
     assert token["audit_ids"][1] == original["audit_ids"][0]
@@ -245,3 +245,18 @@ async def test_inherited_project_grant_reaches_the_whole_subtree(cloud: Cloud) -
         )
     assert {p["name"] for p in listed.json()["projects"]} == {"tree-child", "tree-grandchild"}
     assert refused.status_code == 401  # the grant is inherited by the subtree, not the root
+
+
+async def test_password_change_needs_the_original_password_not_a_token(cloud: Cloud) -> None:
+    user = await cloud.make_user("forgetful", password="old-pw")
+    url = f"/v3/users/{user['id']}/password"
+    async with cloud.client() as client:
+        wrong = await client.post(
+            url, json={"user": {"password": "new-pw", "original_password": "guess"}}
+        )
+        right = await client.post(
+            url, json={"user": {"password": "new-pw", "original_password": "old-pw"}}
+        )
+    assert wrong.status_code == 401
+    assert right.status_code == 204
+    assert await cloud.token("forgetful", "new-pw")

@@ -45,6 +45,7 @@ async def list_projects(request: Request) -> Response:
             domain_id=domain_id,
             parent_id=query.get("parent_id"),
             enabled=query_bool(request, "enabled"),
+            is_domain=bool(query_bool(request, "is_domain")),
         )
         if "tags" in query:
             wanted = set(query["tags"].split(","))
@@ -90,7 +91,7 @@ async def create_project(request: Request) -> Response:
 async def show_project(request: Request) -> Response:
     project_id = request.path_params["project_id"]
     async with db(request).reader() as session:
-        row = await projects.get_project(session, project_id)
+        row = await projects.get_project(session, project_id, include_domains=True)
     authorize(request, "identity:get_project", project={"id": row.id, "domain_id": row.domain_id})
     (item,) = await _render(request, [row])
     return json_response({"project": item})
@@ -100,7 +101,9 @@ async def update_project(request: Request) -> Response:
     body = (await parse(request, ProjectUpdateBody)).project
     known, extra = split_extra(body.model_dump(exclude_unset=True), COLUMNS)
     async with db(request).transaction() as session:
-        row = await projects.get_project(session, request.path_params["project_id"])
+        row = await projects.get_project(
+            session, request.path_params["project_id"], include_domains=True
+        )
         authorize(request, "identity:update_project", project={"domain_id": row.domain_id})
         if known.get("domain_id", row.domain_id) != row.domain_id:
             raise BadRequest("Cannot change the domain_id of a project.")
@@ -126,10 +129,15 @@ async def update_project(request: Request) -> Response:
 
 async def delete_project(request: Request) -> Response:
     async with db(request).transaction() as session:
-        row = await projects.get_project(session, request.path_params["project_id"])
+        row = await projects.get_project(
+            session, request.path_params["project_id"], include_domains=True
+        )
         authorize(request, "identity:delete_project", project={"domain_id": row.domain_id})
         await revocation.revoke_project(session, row.id)
-        await projects.delete_project(session, row)
+        if row.is_domain:
+            await projects.delete_domain(session, row)
+        else:
+            await projects.delete_project(session, row)
     return no_content()
 
 

@@ -39,11 +39,11 @@ def project(base: str, row: Project, tags: list[str]) -> dict[str, Any]:
         **row.extra,
         "id": row.id,
         "name": row.name,
-        "domain_id": row.domain_id,
+        "domain_id": None if row.is_domain else row.domain_id,
         "description": row.description,
         "enabled": row.enabled,
         "parent_id": row.parent_id,
-        "is_domain": False,
+        "is_domain": row.is_domain,
         "tags": tags,
         "links": _links(base, "projects", row.id),
     }
