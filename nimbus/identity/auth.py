@@ -119,6 +119,11 @@ class IdentityCache:
             self._entries.popitem(last=False)
 
 
+def _check_expiry(data: TokenData, allow_expired: bool) -> None:
+    if not allow_expired and data.expires_at <= datetime.now(UTC):
+        raise TokenNotValid("The token has expired.")
+
+
 def refuse() -> Unauthorized:
     """One answer for every bad credential, so it never says which part was wrong."""
     return Unauthorized("The request you have made requires authentication.")
@@ -275,27 +280,45 @@ class Authenticator:
     # -- validating -------------------------------------------------------------
 
     async def validate(
-        self, session: AsyncSession, token: str, *, allow_expired: bool = False
+        self,
+        session: AsyncSession,
+        token: str,
+        *,
+        allow_expired: bool = False,
+        generation: int | None = None,
     ) -> ResolvedToken:
         """The token's holder and scope, or TokenNotValid.
 
         While no identity table has changed since this process last saw the token, this
-        costs one primary-key read (the change counter).
+        costs one primary-key read (the change counter), or none when the caller already
+        read the counter for this request (`generation`).
         """
-        generation = await changes.current(session, IDENTITY)
+        if generation is None:
+            generation = await changes.current(session, IDENTITY)
         return await self._validate(session, token, generation, allow_expired=allow_expired)
+
+    def cached(
+        self, token: str, generation: int, *, allow_expired: bool = False
+    ) -> ResolvedToken | None:
+        """The token as validated before, if nothing changed since; None when unknown.
+
+        Raises TokenNotValid for a known token that has expired.
+        """
+        resolved: ResolvedToken | None = self.cache.get(("token", token), generation)
+        if resolved is not None:
+            _check_expiry(resolved.data, allow_expired)
+        return resolved
 
     async def _validate(
         self, session: AsyncSession, token: str, generation: int, *, allow_expired: bool = False
     ) -> ResolvedToken:
-        resolved: ResolvedToken | None = self.cache.get(("token", token), generation)
-        data = resolved.data if resolved else self.codec.open(token)
-        if data is None:
-            raise TokenNotValid("The request you have made requires authentication.")
-        if not allow_expired and data.expires_at <= datetime.now(UTC):
-            raise TokenNotValid("The token has expired.")
+        resolved = self.cached(token, generation, allow_expired=allow_expired)
         if resolved is not None:
             return resolved
+        data = self.codec.open(token)
+        if data is None:
+            raise TokenNotValid("The request you have made requires authentication.")
+        _check_expiry(data, allow_expired)
         if await revocation.is_revoked(session, data):
             raise TokenNotValid("The token has been revoked.")
         try:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from nimbus.context import RequestContext
+from nimbus.db import changes
+from nimbus.db.models.identity import IDENTITY
 from nimbus.errors import Unauthorized
 from nimbus.identity.auth import Authenticator, ResolvedToken
 
@@ -47,5 +49,8 @@ async def authenticate(request: Request) -> RequestContext:
         raise Unauthorized()
     authenticator: Authenticator = request.app.state.authenticator
     async with request.app.state.db.reader() as session:
-        resolved = await authenticator.validate(session, token)
+        generation = await changes.current(session, IDENTITY)
+        resolved = await authenticator.validate(session, token, generation=generation)
+    # Other tokens in this request (X-Subject-Token) are checked against the same reading.
+    request.state.identity_generation = generation
     return context_from(resolved, request.state.request_id)

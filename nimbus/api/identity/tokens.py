@@ -166,11 +166,15 @@ async def _subject(request: Request) -> ResolvedToken:
     if not token:
         raise NotFound("Could not find token: (none).")
     allow_expired = bool(query_bool(request, "allow_expired"))
+    authenticator = _authenticator(request)
+    generation = request.state.identity_generation
     try:
-        async with db(request).reader() as session:
-            resolved = await _authenticator(request).validate(
-                session, token, allow_expired=allow_expired
-            )
+        resolved = authenticator.cached(token, generation, allow_expired=allow_expired)
+        if resolved is None:
+            async with db(request).reader() as session:
+                resolved = await authenticator.validate(
+                    session, token, allow_expired=allow_expired, generation=generation
+                )
     except Unauthorized:
         raise NotFound(f"Could not find token: {token}.") from None
     return resolved
