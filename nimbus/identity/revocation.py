@@ -14,10 +14,11 @@ from nimbus.identity.tokens import TokenData
 
 
 async def revoke_token(session: AsyncSession, token: TokenData) -> None:
-    """Revoke one token (and every token rescoped from it: they share its audit chain)."""
+    """Revoke one token, by its own audit id (tokens rescoped from it live on, as
+    upstream: DELETE /v3/auth/tokens revokes exactly the token it names)."""
     session.add(
         RevocationEvent(
-            audit_id=token.audit_ids[-1], issued_before=utcnow(), expires_at=token.expires_at
+            audit_id=token.audit_ids[0], issued_before=utcnow(), expires_at=token.expires_at
         )
     )
 
@@ -38,7 +39,7 @@ async def revoke_user_on_project(session: AsyncSession, user_id: str, project_id
 
 def _matches(event: RevocationEvent, token: TokenData) -> bool:
     if event.audit_id is not None:
-        return event.audit_id in token.audit_ids
+        return event.audit_id == token.audit_ids[0]
     if event.issued_before < token.issued_at:
         return False
     if event.user_id is not None and event.user_id != token.user_id:
@@ -53,7 +54,7 @@ async def is_revoked(session: AsyncSession, token: TokenData) -> bool:
     statement; the few candidate rows are filtered in Python.
     """
     conditions = [
-        RevocationEvent.audit_id.in_(token.audit_ids),
+        RevocationEvent.audit_id == token.audit_ids[0],
         RevocationEvent.user_id == token.user_id,
     ]
     if token.scope.project_id:

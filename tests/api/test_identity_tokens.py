@@ -136,24 +136,33 @@ async def test_rescope_with_token_method_keeps_expiry_and_audit_chain(cloud: Clo
     assert token["audit_ids"][1] == original["audit_ids"][0]
 
 
-async def test_revoking_the_original_revokes_its_rescoped_tokens(cloud: Cloud) -> None:
+async def test_revoking_a_token_revokes_only_that_token(cloud: Cloud) -> None:
+    """As upstream (and Tempest's test_rescope_token): revoking a rescoped token leaves
+    the token it came from usable, and revoking the original leaves its rescoped ones."""
     unscoped = await cloud.token(project=None)
+    body = {
+        "auth": {
+            "identity": {"methods": ["token"], "token": {"id": unscoped}},
+            "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
+        }
+    }
     async with cloud.client() as client:
-        rescoped = await client.post(
-            "/v3/auth/tokens",
-            json={
-                "auth": {
-                    "identity": {"methods": ["token"], "token": {"id": unscoped}},
-                    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-                }
-            },
-        )
-        scoped = rescoped.headers["x-subject-token"]
+        first = (await client.post("/v3/auth/tokens", json=body)).headers["x-subject-token"]
+        second = (await client.post("/v3/auth/tokens", json=body)).headers["x-subject-token"]
         await client.delete(
-            "/v3/auth/tokens", headers={"X-Auth-Token": scoped, "X-Subject-Token": unscoped}
+            "/v3/auth/tokens", headers={"X-Auth-Token": second, "X-Subject-Token": first}
         )
-        used = await client.get("/v3/users", headers={"X-Auth-Token": scoped})
-    assert used.status_code == 401
+        first_used = await client.get("/v3/users", headers={"X-Auth-Token": first})
+        third = await client.post("/v3/auth/tokens", json=body)
+        await client.delete(
+            "/v3/auth/tokens", headers={"X-Auth-Token": second, "X-Subject-Token": unscoped}
+        )
+        second_used = await client.get("/v3/users", headers={"X-Auth-Token": second})
+        rescope_again = await client.post("/v3/auth/tokens", json=body)
+    assert first_used.status_code == 401
+    assert third.status_code == 201
+    assert second_used.status_code == 200
+    assert rescope_again.status_code == 401
 
 
 async def test_tampered_and_garbage_tokens_are_refused(cloud: Cloud) -> None:
