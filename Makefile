@@ -25,3 +25,4 @@ test: test-deps lint
 
 bench: deps
 	$(PY) bench/identity.py
+	$(PY) bench/placement.py

@@ -32,7 +32,7 @@ LOG = logging.getLogger(__name__)
 
 ROLES = ("api",)
 #: Catalog names of the services the api role serves.
-SERVICE_NAMES = {"identity": "keystone"}
+SERVICE_NAMES = {"identity": "keystone", "image": "glance", "placement": "placement"}
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -64,6 +64,25 @@ def _identity_policy(settings: Settings) -> Enforcer:
     from nimbus.api.identity.policies import DEFAULTS, SCOPE_TYPES
 
     return Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES)
+
+
+def _placement_policy(settings: Settings) -> Enforcer:
+    from nimbus.api.placement.policies import DEFAULTS, SCOPE_TYPES
+
+    return Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES)
+
+
+def _image_state(settings: Settings) -> dict[str, Any]:
+    """What the image app needs beyond the common state: its policy, where image data
+    lives (`<data dir>/images`) and the upload size cap."""
+    from nimbus.api.image.policies import DEFAULTS, SCOPE_TYPES
+    from nimbus.storage.images import FileImageStore
+
+    return {
+        "policy": Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES),
+        "store": FileImageStore(settings.data_dir / "images"),
+        "image_size_cap": settings.image_size_cap,
+    }
 
 
 @dataclass
@@ -113,9 +132,17 @@ class Process:
     async def build_apps(self) -> dict[str, Any]:
         """The ASGI app of every API service, by catalog type."""
         from nimbus.api.identity.app import create_app
+        from nimbus.api.image.app import create_app as create_image_app
+        from nimbus.api.placement.app import create_app as create_placement_app
 
         state = await self._api_state()
-        return {"identity": create_app({**state, "policy": _identity_policy(self.settings)})}
+        return {
+            "identity": create_app({**state, "policy": _identity_policy(self.settings)}),
+            "image": create_image_app({**state, **_image_state(self.settings)}),
+            "placement": create_placement_app(
+                {**state, "policy": _placement_policy(self.settings)}
+            ),
+        }
 
     async def start(self) -> None:
         """Start every role; returns once all of them listen."""

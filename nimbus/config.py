@@ -9,6 +9,8 @@ from pathlib import Path
 #: The standard port of every service (DESIGN §1); `--port-offset` moves them all.
 SERVICE_PORTS: dict[str, int] = {
     "identity": 5000,
+    "image": 9292,
+    "placement": 8778,
 }
 
 
@@ -30,6 +32,8 @@ class Settings:
     token_expiration: int = 3600
     admin_password: str | None = None
     max_body_bytes: int = 114688
+    #: The largest image upload accepted, in bytes (Glance's image_size_cap: 1 TiB).
+    image_size_cap: int = 1 << 40
     password_rounds: int = field(
         default_factory=lambda: int(os.environ.get("NIMBUS_PASSWORD_ROUNDS", "12"))
     )

@@ -7,14 +7,22 @@ title but nothing HTTP-shaped beyond that.
 
 
 class NimbusError(Exception):
-    """Base of every error a client may see; `code` is the HTTP status it maps to."""
+    """Base of every error a client may see; `code` is the HTTP status it maps to.
+
+    `error_code` is an optional machine-readable symbol for services whose error bodies
+    carry one (placement's ``placement.concurrent_update``), so that clients can tell
+    apart errors that share a status; services without such codes ignore it.
+    """
 
     code = 500
     title = "Internal Server Error"
+    error_code: str | None = None
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, error_code: str | None = None) -> None:
         super().__init__(message or self.title)
         self.message = message or self.title
+        if error_code is not None:
+            self.error_code = error_code
 
 
 class BadRequest(NimbusError):
@@ -43,6 +51,11 @@ class NotFound(NimbusError):
 class MethodNotAllowed(NimbusError):
     code = 405
     title = "Method Not Allowed"
+
+
+class NotAcceptable(NimbusError):
+    code = 406
+    title = "Not Acceptable"
 
 
 class Conflict(NimbusError):

@@ -3,19 +3,12 @@ against a real `nimbus up`."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.cli import as_json, openstack
 from tests.processes import Running, free_offset, rc_environment, start
-
-OPENSTACK = str(Path(sys.executable).parent / "openstack")
 
 
 @pytest.fixture(scope="module")
@@ -26,20 +19,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, d
         yield running, rc_environment(data_dir / "adminrc")
     finally:
         assert running.stop() == 0
-
-
-def openstack(env: dict[str, str], *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
-    result = subprocess.run(
-        [OPENSTACK, *args], env={**clean, **env}, capture_output=True, text=True, timeout=120
-    )
-    if ok:
-        assert result.returncode == 0, f"openstack {' '.join(args)}: {result.stderr}"
-    return result
-
-
-def as_json(env: dict[str, str], *args: str) -> Any:
-    return json.loads(openstack(env, *args, "-f", "json").stdout)
 
 
 def test_admin_workflow(cloud: tuple[Running, dict[str, str]]) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from types import MappingProxyType
 from typing import Any
 
 from nimbus.errors import NimbusError
@@ -10,7 +12,50 @@ from nimbus.errors import NimbusError
 #: Turns an error into the JSON body of its service's shape.
 FaultRenderer = Callable[[NimbusError], dict[str, Any]]
 
+#: The ASGI state of the request being answered (request id, microversion), for the
+#: renderers whose bodies carry such details; a service's outermost middleware sets it
+#: per request (see nimbus.api.common.microversion).
+REQUEST_STATE: ContextVar[Mapping[str, Any]] = ContextVar(
+    "request_state", default=MappingProxyType({})
+)
+
 
 def identity_fault(error: NimbusError) -> dict[str, Any]:
     """Keystone: {"error": {"code", "title", "message"}}."""
     return {"error": {"code": error.code, "title": error.title, "message": error.message}}
+
+
+def image_fault(error: NimbusError) -> dict[str, Any]:
+    """Glance: webob's JSON error body, {"message", "code": "404 Not Found", "title"},
+    with webob's template around the message; a 401 comes from keystonemiddleware in
+    front of Glance, so it has Keystone's shape."""
+    if error.code == 401:
+        return identity_fault(error)
+    return {
+        "message": f"{error.message}<br /><br />\n\n\n",
+        "code": f"{error.code} {error.title}",
+        "title": error.title,
+    }
+
+
+#: From this placement microversion on, error bodies carry a machine-readable `code`.
+PLACEMENT_ERROR_CODES_SINCE = (1, 23)
+PLACEMENT_DEFAULT_CODE = "placement.undefined_code"
+
+
+def placement_fault(error: NimbusError) -> dict[str, Any]:
+    """Placement (the API-SIG errors guideline): {"errors": [{"status", "title",
+    "detail", "code", "request_id"}]}, `code` from microversion 1.23 on; a failed
+    negotiation (406) names the range instead, as upstream does."""
+    state = REQUEST_STATE.get()
+    body: dict[str, Any] = {"status": error.code, "title": error.title, "detail": error.message}
+    version = state.get("version")
+    if version is not None and version >= PLACEMENT_ERROR_CODES_SINCE:
+        body["code"] = error.error_code or PLACEMENT_DEFAULT_CODE
+    if "request_id" in state:
+        body["request_id"] = state["request_id"]
+    versions = state.get("microversions")
+    if error.code == 406 and version is None and versions is not None:
+        body["max_version"] = str(versions.maximum)
+        body["min_version"] = str(versions.minimum)
+    return {"errors": [body]}

@@ -1,0 +1,1 @@
+"""The Image service's HTTP surface (Glance v2)."""

@@ -1,0 +1,1 @@
+"""The Placement API: resource providers, inventories, allocations, candidates."""

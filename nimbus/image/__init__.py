@@ -1,0 +1,1 @@
+"""The Image service (Glance v2) domain logic: images, their data, members; no HTTP."""

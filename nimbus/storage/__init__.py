@@ -1,0 +1,1 @@
+"""Where data lives: image files (and, later, volume backends)."""
