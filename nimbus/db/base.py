@@ -41,6 +41,14 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        """Microseconds on MariaDB/MySQL too (their DATETIME keeps whole seconds)."""
+        if dialect.name == "mysql":
+            from sqlalchemy.dialects.mysql import DATETIME
+
+            return dialect.type_descriptor(DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
@@ -53,6 +61,17 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class ApiBase(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
+
+
+class CellBase(DeclarativeBase):
+    """Per-cell tables (instances and what hangs off them, compute services and nodes).
+
+    Today every cell table lives in the one database beside the API tables; keeping
+    them on their own metadata is what lets a later change give each cell a database.
+    """
+
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {dict[str, Any]: JSON, datetime: UTCDateTime}
 
