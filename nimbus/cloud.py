@@ -30,9 +30,14 @@ from nimbus.rpc import Bus, connect
 
 LOG = logging.getLogger(__name__)
 
-ROLES = ("api",)
+ROLES = ("api", "conductor", "scheduler", "compute")
 #: Catalog names of the services the api role serves.
-SERVICE_NAMES = {"identity": "keystone", "image": "glance", "placement": "placement"}
+SERVICE_NAMES = {
+    "identity": "keystone",
+    "image": "glance",
+    "placement": "placement",
+    "compute": "nova",
+}
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -55,9 +60,12 @@ def catalog_endpoints(settings: Settings) -> list[Endpoint]:
     ]
 
 
+#: Path suffixes of catalog URLs (Keystone's /v3, Nova's /v2.1, as upstream lists them).
+URL_SUFFIXES = {"identity": "/v3", "compute": "/v2.1"}
+
+
 def _service_url(settings: Settings, kind: str) -> str:
-    suffix = "/v3" if kind == "identity" else ""
-    return settings.url(kind) + suffix
+    return settings.url(kind) + URL_SUFFIXES.get(kind, "")
 
 
 def _identity_policy(settings: Settings) -> Enforcer:
@@ -70,6 +78,17 @@ def _placement_policy(settings: Settings) -> Enforcer:
     from nimbus.api.placement.policies import DEFAULTS, SCOPE_TYPES
 
     return Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES)
+
+
+def _compute_state(settings: Settings) -> dict[str, Any]:
+    """What the compute app needs beyond the common state: Nova's default policies and
+    the heartbeat age after which a service is down."""
+    from nimbus.api.compute.policies import DEFAULTS, SCOPE_TYPES
+
+    return {
+        "policy": Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES),
+        "service_down_time": settings.service_down_time,
+    }
 
 
 def _image_state(settings: Settings) -> dict[str, Any]:
@@ -97,6 +116,7 @@ class Process:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    daemons: list[Any] = field(default_factory=list)
 
     async def prepare(self, *, migrate_schema: bool) -> None:
         """Open the database (migrating it or checking it is current) and the bus."""
@@ -131,6 +151,7 @@ class Process:
 
     async def build_apps(self) -> dict[str, Any]:
         """The ASGI app of every API service, by catalog type."""
+        from nimbus.api.compute.app import create_app as create_compute_app
         from nimbus.api.identity.app import create_app
         from nimbus.api.image.app import create_app as create_image_app
         from nimbus.api.placement.app import create_app as create_placement_app
@@ -142,6 +163,9 @@ class Process:
             "placement": create_placement_app(
                 {**state, "policy": _placement_policy(self.settings)}
             ),
+            "compute": create_compute_app(
+                {**state, **_compute_state(self.settings), "bus": self.bus}
+            ),
         }
 
     async def start(self) -> None:
@@ -149,6 +173,22 @@ class Process:
         if "api" in self.roles:
             for kind, app in (await self.build_apps()).items():
                 await self._listen(kind, app)
+        await self.start_daemons()
+
+    async def start_daemons(self) -> None:
+        """The conductor, scheduler and compute agents among this process's roles."""
+        from nimbus.services import runner
+
+        roles = tuple(r for r in self.roles if r in runner.DAEMON_ROLES)
+        if roles:
+            deps = runner.deps_for(
+                self.db,
+                self.bus,
+                self.settings.compute,
+                self.settings.data_dir,
+                self.settings.service_down_time,
+            )
+            self.daemons = await runner.start(deps, roles)
 
     async def _listen(self, kind: str, app: Any) -> None:
         config = uvicorn.Config(
@@ -179,6 +219,10 @@ class Process:
         for server in self.servers:
             server.should_exit = True
         await asyncio.gather(*self.tasks)
+        if self.daemons:
+            from nimbus.services import runner
+
+            await runner.stop(self.daemons)
         await self.bus.close()
         await self.db.close()
 

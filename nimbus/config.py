@@ -6,11 +6,14 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nimbus.compute.options import ComputeOptions
+
 #: The standard port of every service (DESIGN §1); `--port-offset` moves them all.
 SERVICE_PORTS: dict[str, int] = {
     "identity": 5000,
     "image": 9292,
     "placement": 8778,
+    "compute": 8774,
 }
 
 
@@ -34,6 +37,11 @@ class Settings:
     max_body_bytes: int = 114688
     #: The largest image upload accepted, in bytes (Glance's image_size_cap: 1 TiB).
     image_size_cap: int = 1 << 40
+    #: Seconds without a heartbeat after which a compute service shows as "down"
+    #: (Nova's service_down_time).
+    service_down_time: int = 60
+    #: Tunables of the compute agent, conductor and scheduler roles.
+    compute: ComputeOptions = field(default_factory=ComputeOptions)
     password_rounds: int = field(
         default_factory=lambda: int(os.environ.get("NIMBUS_PASSWORD_ROUNDS", "12"))
     )

@@ -93,8 +93,8 @@ class Cloud:
         return user
 
 
-async def start_cloud(data_dir: Path) -> tuple[Cloud, Process]:
-    settings = Settings(data_dir=data_dir, admin_password="admin-secret")
+async def start_cloud(data_dir: Path, **overrides: Any) -> tuple[Cloud, Process]:
+    settings = Settings(data_dir=data_dir, admin_password="admin-secret", **overrides)
     process = Process(settings, ())
     await process.prepare(migrate_schema=True)
     await process.bootstrap()
@@ -109,3 +109,28 @@ async def cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cloud
     yield cloud
     await process.bus.close()
     await process.db.close()
+
+
+#: Fake hosts of `compute_cloud`: 4 vCPUs (16 with the 4.0 ratio), 4 GiB usable RAM
+#: (512 MiB more, reserved as Nova reserves it) and 40 GB disk each.
+COMPUTE_HOSTS = 3
+
+
+@pytest.fixture(scope="module")
+async def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cloud]:
+    """A cloud that builds servers: its conductor, scheduler and fake compute hosts
+    run in this process on the in-process bus (`cloud.process.daemons`)."""
+    from nimbus.compute.options import ComputeOptions
+
+    options = ComputeOptions(
+        fake_hosts=COMPUTE_HOSTS,
+        fake_vcpus=4,
+        fake_memory_mb=4096 + 512,
+        fake_local_gb=40,
+        report_interval=5,
+    )
+    cloud, process = await start_cloud(tmp_path_factory.mktemp("compute"), compute=options)
+    process.roles = ("conductor", "scheduler", "compute")
+    await process.start_daemons()
+    yield cloud
+    await process.stop()

@@ -59,3 +59,29 @@ def placement_fault(error: NimbusError) -> dict[str, Any]:
         body["max_version"] = str(versions.maximum)
         body["min_version"] = str(versions.minimum)
     return {"errors": [body]}
+
+
+#: Nova's names for the error it answers with (nova.api.openstack.wsgi.Fault); any
+#: other status is a "computeFault" (406 for an unserved microversion, 500...).
+COMPUTE_FAULT_NAMES = {
+    400: "badRequest",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "itemNotFound",
+    405: "badMethod",
+    409: "conflictingRequest",
+    413: "overLimit",
+    415: "badMediaType",
+    429: "overLimit",
+    501: "notImplemented",
+    503: "serviceUnavailable",
+}
+
+
+def compute_fault(error: NimbusError) -> dict[str, Any]:
+    """Nova: {"itemNotFound": {"code": 404, "message": ...}}; a 401 comes from
+    keystonemiddleware in front of Nova, so it has Keystone's shape."""
+    if error.code == 401:
+        return identity_fault(error)
+    name = COMPUTE_FAULT_NAMES.get(error.code, "computeFault")
+    return {name: {"code": error.code, "message": error.message}}

@@ -1,0 +1,178 @@
+"""POST /servers/{id}/action: one body key names the action (Nova's server actions).
+
+Each action: its policy rule, its body schema, and the domain call that checks the
+state, marks the task and returns the cast to send once the transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nimbus.api.common.app import json_response
+from nimbus.api.common.body import read_json
+from nimbus.api.compute import common, server_schemas
+from nimbus.api.compute.server_common import send, server_of, who
+from nimbus.api.compute.servers import render
+from nimbus.compute import boot, instances, lifecycle
+from nimbus.compute.boot import Who
+from nimbus.compute.lifecycle import Cast
+from nimbus.db.models.cell import Instance
+from nimbus.errors import BadRequest, Conflict
+from nimbus.rpc import RemoteError, RPCTimeout
+
+#: (session, server, action body, caller, request) → cast to send (or None)
+Run = Callable[[AsyncSession, Instance, Any, Who, Request], Awaitable[Cast | None]]
+
+
+def _power(action: lifecycle.PowerAction) -> Run:
+    async def run(session: AsyncSession, server: Instance, _: Any, caller: Who, __: Request):
+        return await lifecycle.power(session, server, action, caller)
+
+    return run
+
+
+async def _reboot(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    reboot = common.validate(server_schemas.Reboot, body)
+    return await lifecycle.reboot(session, server, reboot.type.upper() == "HARD", caller)
+
+
+async def _resize(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    resize = common.validate(server_schemas.Resize, body)
+    return await lifecycle.resize(session, server, resize.flavorRef, caller)
+
+
+async def _confirm(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    return await lifecycle.confirm_resize(session, server, caller)
+
+
+async def _revert(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    return await lifecycle.revert_resize(session, server, caller)
+
+
+async def _lock(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    reason = None
+    if body is not None and common.at_least(request, "2.73"):
+        reason = common.validate(server_schemas.Lock, body).locked_reason
+    elif body:
+        raise BadRequest(f"Invalid input for field/attribute lock. Value: {body}.")
+    await lifecycle.lock(session, server, caller, reason)
+    return None
+
+
+async def _unlock(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    await lifecycle.unlock(session, server, caller)
+    return None
+
+
+async def _rebuild(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    rebuild = common.validate(server_schemas.Rebuild, body)
+    server_schemas.refuse_newer(body, common.version(request), server_schemas.REBUILD_FIELDS_SINCE)
+    updates: dict[str, Any] = {}
+    if rebuild.name is not None:
+        updates["display_name"] = rebuild.name
+    if "description" in body:
+        updates["display_description"] = rebuild.description
+    if "accessIPv4" in body:
+        updates["access_ip_v4"] = rebuild.accessIPv4
+    if "accessIPv6" in body:
+        updates["access_ip_v6"] = rebuild.accessIPv6
+    if "user_data" in body:
+        updates["user_data"] = rebuild.user_data
+    if rebuild.hostname is not None:
+        updates["hostname"] = rebuild.hostname
+    password = rebuild.adminPass or boot.generate_password()
+    request.state.admin_password = password
+    return await lifecycle.rebuild(
+        session, server, rebuild.imageRef, caller, password, updates, rebuild.metadata
+    )
+
+
+async def _create_image(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    wanted = common.validate(server_schemas.CreateImage, body)
+    image_id, cast = await lifecycle.snapshot(
+        session, server, wanted.name, wanted.metadata or {}, caller
+    )
+    request.state.image_id = image_id
+    return cast
+
+
+#: action key → (policy rule, run); the rule is checked against the server's owner.
+ACTIONS: dict[str, tuple[str, Run]] = {
+    "reboot": ("os_compute_api:servers:reboot", _reboot),
+    "os-stop": ("os_compute_api:servers:stop", _power(lifecycle.STOP)),
+    "os-start": ("os_compute_api:servers:start", _power(lifecycle.START)),
+    "pause": ("os_compute_api:os-pause-server:pause", _power(lifecycle.PAUSE)),
+    "unpause": ("os_compute_api:os-pause-server:unpause", _power(lifecycle.UNPAUSE)),
+    "suspend": ("os_compute_api:os-suspend-server:suspend", _power(lifecycle.SUSPEND)),
+    "resume": ("os_compute_api:os-suspend-server:resume", _power(lifecycle.RESUME)),
+    "lock": ("os_compute_api:os-lock-server:lock", _lock),
+    "unlock": ("os_compute_api:os-lock-server:unlock", _unlock),
+    "resize": ("os_compute_api:servers:resize", _resize),
+    "confirmResize": ("os_compute_api:servers:confirm_resize", _confirm),
+    "revertResize": ("os_compute_api:servers:revert_resize", _revert),
+    "rebuild": ("os_compute_api:servers:rebuild", _rebuild),
+    "createImage": ("os_compute_api:servers:create_image", _create_image),
+}
+#: Actions answered with a body, not an empty 202.
+_CONSOLE = "os-getConsoleOutput"
+
+
+async def server_action(request: Request) -> Response:
+    uuid = request.path_params["server_id"]
+    data = await read_json(request)
+    if not isinstance(data, dict) or len(data) != 1:
+        raise BadRequest("Malformed request body: one action expected.")
+    ((name, body),) = data.items()
+    if name == _CONSOLE:
+        return await _console_output(request, uuid, body)
+    if name not in ACTIONS:
+        raise BadRequest(f"There is no such action: {name}")
+    rule, run = ACTIONS[name]
+    caller = who(request)
+    async with common.writing(request) as session:
+        server = await server_of(session, request, uuid, rule)
+        cast = await run(session, server, body, caller, request)
+    await send(request, cast)
+    return await _answer(request, name, uuid)
+
+
+async def _answer(request: Request, name: str, uuid: str) -> Response:
+    if name == "rebuild":
+        body = await render(request, uuid)
+        body["server"]["adminPass"] = request.state.admin_password
+        return json_response(body, 202)
+    if name == "createImage":
+        image_id = request.state.image_id
+        location = f"{common.base_url(request)}/images/{image_id}"
+        if common.at_least(request, "2.45"):
+            return json_response({"image_id": image_id}, 202)
+        return Response(status_code=202, headers={"Location": location})
+    return Response(status_code=202)
+
+
+async def _console_output(request: Request, uuid: str, body: Any) -> Response:
+    wanted = common.validate(server_schemas.ConsoleOutput, body or {})
+    length = None if wanted.length is None else int(wanted.length)
+    if length is not None and length < -1:
+        raise BadRequest(f"Invalid input for field/attribute length. Value: {length}.")
+    async with common.reading(request) as session:
+        server = await server_of(session, request, uuid, "os_compute_api:os-console-output")
+        lifecycle.check_running(server)
+        record = instances.record(server)
+    try:
+        output = await request.app.state.bus.call(
+            "compute",
+            "get_console_output",
+            server=server.host,
+            timeout=30,
+            instance=record,
+            length=None if length in (None, -1) else length,
+        )
+    except (RemoteError, RPCTimeout) as error:
+        raise Conflict(f"Unable to get console output: {error}") from None
+    return json_response({"output": output})

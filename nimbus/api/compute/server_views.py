@@ -1,0 +1,271 @@
+"""Server bodies as Nova's view builder shapes them, per microversion.
+
+A `Page` loads, in one query each, what the servers of a response carry besides their
+row (metadata, tags, faults, request specs, host liveness), and `ServerView` decides
+once per request what the caller may see, so rendering a thousand servers is a loop
+over dicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+
+from nimbus.api.compute import common
+from nimbus.api.compute.views import dbtime, isotime
+from nimbus.compute import faults, hosts, listing, states
+from nimbus.db.models.cell import Instance, InstanceFault, Service
+from nimbus.db.models.compute import RequestSpec, ServerGroup, ServerGroupMember
+
+
+def host_id(host: str | None, project_id: str) -> str:
+    """Nova's hostId: an opaque per-project hash of the host ("" without one)."""
+    if not host:
+        return ""
+    return hashlib.sha224((project_id + host).encode()).hexdigest()
+
+
+def instance_name(instance: Instance) -> str:
+    """Nova's instance_name_template."""
+    return f"instance-{instance.id:08x}"
+
+
+@dataclass
+class Page:
+    """What the servers of one response carry besides their rows."""
+
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    faults: dict[str, InstanceFault] = field(default_factory=dict)
+    specs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    groups: dict[str, list[str]] = field(default_factory=dict)
+    #: host → "UP" / "DOWN" / "MAINTENANCE"
+    host_status: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ServerView:
+    """What a request may see, decided once for every server it renders."""
+
+    request: Request
+    base: str
+    version: common.Version
+    extended: bool
+    extra_specs: bool
+    host_status: bool
+    is_admin: bool
+
+    @classmethod
+    def of(cls, request: Request, project_id: str | None = None) -> ServerView:
+        target = {"project_id": project_id} if project_id else {}
+        return cls(
+            request=request,
+            base=common.base_url(request),
+            version=common.version(request),
+            extended=common.allowed(
+                request, "os_compute_api:os-extended-server-attributes", **target
+            ),
+            extra_specs=common.allowed(
+                request, "os_compute_api:servers:show:flavor-extra-specs", **target
+            ),
+            host_status=common.allowed(
+                request, "os_compute_api:servers:show:host_status", **target
+            ),
+            is_admin=common.caller(request).is_admin,
+        )
+
+    def at_least(self, minor: int) -> bool:
+        return self.version >= (2, minor)
+
+    async def load(
+        self, session: AsyncSession, servers: list[Instance], *, groups: bool = False
+    ) -> Page:
+        uuids = [s.uuid for s in servers]
+        page = Page(metadata=await listing.metadata_of(session, uuids))
+        if self.at_least(26):
+            page.tags = await listing.tags_of(session, uuids)
+        failed = [s.uuid for s in servers if s.vm_state == states.ERROR or s.deleted]
+        page.faults = await faults.latest(session, failed)
+        if self.at_least(96) and uuids:
+            rows = await session.execute(
+                select(RequestSpec.instance_uuid, RequestSpec.spec).where(
+                    RequestSpec.instance_uuid.in_(uuids)
+                )
+            )
+            page.specs = dict(rows.all())
+        if groups and self.at_least(71) and uuids:
+            rows = await session.execute(
+                select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
+                .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
+                .where(ServerGroupMember.instance_uuid.in_(uuids))
+            )
+            for member, group in rows.all():
+                page.groups.setdefault(member, []).append(group)
+        if self.at_least(16) and self.host_status:
+            page.host_status = await self._host_status(session, servers)
+        return page
+
+    async def _host_status(self, session: AsyncSession, servers: list[Instance]) -> dict[str, str]:
+        names = {s.host for s in servers if s.host}
+        if not names:
+            return {}
+        rows = await session.scalars(
+            select(Service).where(Service.host.in_(names), Service.binary == hosts.COMPUTE)
+        )
+        down_time = self.request.app.state.service_down_time
+        status = {}
+        for service in rows.all():
+            if not hosts.is_up(service, down_time):
+                status[service.host] = "DOWN"
+            elif service.disabled:
+                status[service.host] = "MAINTENANCE"
+            else:
+                status[service.host] = "UP"
+        return status
+
+    # --- bodies -------------------------------------------------------------------------
+
+    def links(self, uuid: str) -> list[dict[str, str]]:
+        return [
+            {"rel": "self", "href": f"{self.base}{common.API_ROOT}/servers/{uuid}"},
+            {"rel": "bookmark", "href": f"{self.base}/servers/{uuid}"},
+        ]
+
+    def brief(self, server: Instance) -> dict[str, Any]:
+        return {"id": server.uuid, "name": server.display_name, "links": self.links(server.uuid)}
+
+    def _image(self, server: Instance) -> dict[str, Any] | str:
+        if not server.image_ref:
+            return ""
+        image: dict[str, Any] = {
+            "id": server.image_ref,
+            "links": [{"rel": "bookmark", "href": f"{self.base}/images/{server.image_ref}"}],
+        }
+        if self.at_least(98):
+            meta = server.system_metadata or {}
+            skip = ("base_image_ref", "disk_format", "container_format", "min_ram", "min_disk")
+            image["properties"] = {
+                k.removeprefix("image_"): v
+                for k, v in meta.items()
+                if k.startswith("image_") and k.removeprefix("image_") not in skip
+            }
+        return image
+
+    def _flavor(self, server: Instance) -> dict[str, Any]:
+        flavor = (server.flavor or {}).get("current") or {}
+        if not flavor:
+            return {}
+        if self.at_least(47):
+            shown = {
+                "vcpus": flavor["vcpus"],
+                "ram": flavor["memory_mb"],
+                "disk": flavor["root_gb"],
+                "ephemeral": flavor["ephemeral_gb"],
+                "swap": flavor["swap"],
+                "original_name": flavor["name"],
+            }
+            if self.extra_specs:
+                shown["extra_specs"] = flavor.get("extra_specs") or {}
+            return shown
+        flavorid = flavor["flavorid"]
+        return {
+            "id": str(flavorid),
+            "links": [{"rel": "bookmark", "href": f"{self.base}/flavors/{flavorid}"}],
+        }
+
+    def _fault(self, fault: InstanceFault) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "code": fault.code,
+            "created": isotime(fault.created_at),
+            "message": fault.message,
+        }
+        if fault.details and (self.is_admin or fault.code != 500):
+            shown["details"] = fault.details
+        return shown
+
+    def detail(self, server: Instance, page: Page, *, groups: bool = False) -> dict[str, Any]:
+        """The full body of one server (GET /servers/{id}, /servers/detail)."""
+        status = states.status_of(server.vm_state, server.task_state, bool(server.deleted))
+        body: dict[str, Any] = {
+            "id": server.uuid,
+            "name": server.display_name,
+            "status": status,
+            "tenant_id": server.project_id,
+            "user_id": server.user_id,
+            "metadata": page.metadata.get(server.uuid, {}),
+            "hostId": host_id(server.host, server.project_id),
+            "image": self._image(server),
+            "flavor": self._flavor(server),
+            "created": isotime(server.created_at),
+            "updated": isotime(server.updated_at),
+            "addresses": {},
+            "accessIPv4": server.access_ip_v4 or "",
+            "accessIPv6": server.access_ip_v6 or "",
+            "links": self.links(server.uuid),
+            "OS-DCF:diskConfig": "MANUAL",
+            "OS-EXT-AZ:availability_zone": server.availability_zone or "",
+            "config_drive": server.config_drive or "",
+            "key_name": server.key_name,
+            "OS-SRV-USG:launched_at": dbtime(server.launched_at),
+            "OS-SRV-USG:terminated_at": dbtime(server.terminated_at),
+            "OS-EXT-STS:task_state": server.task_state,
+            "OS-EXT-STS:vm_state": server.vm_state,
+            "OS-EXT-STS:power_state": server.power_state,
+            "os-extended-volumes:volumes_attached": [],
+        }
+        if status in states.PROGRESS_STATUSES:
+            body["progress"] = server.progress or 0
+        fault = page.faults.get(server.uuid)
+        if fault is not None and status in states.FAULT_STATUSES:
+            body["fault"] = self._fault(fault)
+        if self.extended:
+            self._extended(server, body)
+        self._versioned(server, page, body, groups)
+        return body
+
+    def _extended(self, server: Instance, body: dict[str, Any]) -> None:
+        body["OS-EXT-SRV-ATTR:host"] = server.host
+        body["OS-EXT-SRV-ATTR:instance_name"] = instance_name(server)
+        body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.node
+        if self.at_least(3):
+            body.update(
+                {
+                    "OS-EXT-SRV-ATTR:hostname": server.hostname,
+                    "OS-EXT-SRV-ATTR:kernel_id": "",
+                    "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+                    "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                    "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+                    "OS-EXT-SRV-ATTR:root_device_name": server.root_device_name,
+                    "OS-EXT-SRV-ATTR:user_data": server.user_data,
+                }
+            )
+
+    def _versioned(self, server: Instance, page: Page, body: dict[str, Any], groups: bool) -> None:
+        if self.at_least(9):
+            body["locked"] = bool(server.locked)
+        if self.at_least(16) and self.host_status:
+            body["host_status"] = (
+                page.host_status.get(server.host or "", "UNKNOWN") if server.host else ""
+            )
+        if self.at_least(19):
+            body["description"] = server.display_description
+        if self.at_least(26):
+            body["tags"] = page.tags.get(server.uuid, [])
+        if self.at_least(63):
+            body["trusted_image_certificates"] = None
+        if groups and self.at_least(71):
+            body["server_groups"] = page.groups.get(server.uuid, [])
+        if self.at_least(73):
+            body["locked_reason"] = server.locked_reason
+        if self.at_least(90) and not self.extended:
+            body["OS-EXT-SRV-ATTR:hostname"] = server.hostname
+        if self.at_least(96):
+            spec = page.specs.get(server.uuid) or {}
+            body["pinned_availability_zone"] = spec.get("availability_zone")
+            if self.at_least(100):
+                body["scheduler_hints"] = spec.get("scheduler_hints") or {}

@@ -1,0 +1,283 @@
+"""/servers: create, list, list with details, show, update, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from nimbus.api.common.app import json_response, no_content
+from nimbus.api.common.body import read_json
+from nimbus.api.compute import common, server_schemas
+from nimbus.api.compute.server_common import (
+    host_up,
+    moment_param,
+    placement,
+    send,
+    server_of,
+    who,
+)
+from nimbus.api.compute.server_views import ServerView
+from nimbus.compute import boot, flavors, instances, lifecycle, listing, states
+from nimbus.compute.boot import BootRequest
+from nimbus.compute.lifecycle import Cast
+from nimbus.errors import BadRequest, Forbidden, NotFound
+
+SERVERS = "os_compute_api:servers"
+
+
+def _hints(data: dict[str, Any]) -> dict[str, Any]:
+    return data.get("os:scheduler_hints") or data.get("OS-SCH-HNT:scheduler_hints") or {}
+
+
+async def create_server(request: Request) -> Response:
+    common.authorize(request, f"{SERVERS}:create")
+    data = await read_json(request)
+    body = common.validate(server_schemas.ServerCreate, data)
+    new, version = body.server, common.version(request)
+    server_schemas.refuse_newer(
+        data["server"],
+        version,
+        server_schemas.CREATE_FIELDS_SINCE,
+        server_schemas.CREATE_FIELDS_UNTIL,
+    )
+    if version >= (2, 37) and new.networks is None:
+        raise BadRequest("'networks' is a required property")
+    if version < (2, 37) and isinstance(new.networks, str):
+        raise BadRequest(
+            f"Invalid input for field/attribute networks. Value: {new.networks}. "
+            f"'{new.networks}' is not of type 'array'"
+        )
+    if new.block_device_mapping or new.block_device_mapping_v2:
+        raise BadRequest("Block device mappings are not supported: Nimbus has no volumes yet.")
+    if new.host or new.hypervisor_hostname:
+        common.authorize(request, f"{SERVERS}:create:requested_destination")
+    request_boot = BootRequest(
+        name=new.name,
+        flavor_ref=new.flavorRef,
+        image_ref=new.imageRef,
+        key_name=new.key_name,
+        user_data=new.user_data,
+        metadata=new.metadata or {},
+        availability_zone=new.availability_zone,
+        scheduler_hints=_hints(data),
+        networks=new.networks,
+        min_count=int(new.min_count or 1),
+        max_count=int(new.max_count or new.min_count or 1),
+        description=new.description if version >= (2, 19) else new.name,
+        access_ip_v4=new.accessIPv4,
+        access_ip_v6=new.accessIPv6,
+        admin_password=new.adminPass,
+        tags=new.tags or [],
+        hostname=new.hostname,
+        config_drive=bool(new.config_drive),
+        may_force_host=common.allowed(request, f"{SERVERS}:create:forced_host"),
+    )
+    if new.host:
+        request_boot.availability_zone = f"{new.availability_zone or ''}:{new.host}"
+    caller = who(request)
+    async with common.writing(request) as session:
+        booted = await boot.create(session, request_boot, caller)
+    uuids = [i.uuid for i in booted.instances]
+    await send(
+        request,
+        Cast(
+            "conductor",
+            "build_instances",
+            None,
+            {"instance_uuids": uuids, "caller": caller.caller()},
+        ),
+    )
+    if new.return_reservation_id:
+        return json_response({"reservation_id": booted.reservation_id}, 202)
+    view = ServerView.of(request)
+    first = booted.instances[0]
+    server = {
+        "id": first.uuid,
+        "links": view.links(first.uuid),
+        "OS-DCF:diskConfig": "MANUAL",
+        "security_groups": [{"name": "default"}],
+        "adminPass": booted.admin_password,
+    }
+    headers = {"Location": view.links(first.uuid)[0]["href"]}
+    return json_response({"server": server}, 202, headers)
+
+
+# --- listing -------------------------------------------------------------------------------
+
+
+def _csv(request: Request, name: str) -> list[str]:
+    value = request.query_params.get(name)
+    return [t for t in value.split(",") if t] if value else []
+
+
+def _sort(request: Request, admin: bool) -> list[tuple[str, str]]:
+    keys = request.query_params.getlist("sort_key")
+    dirs = request.query_params.getlist("sort_dir")
+    if not keys:
+        return [("created_at", (dirs or ["desc"])[0])]
+    result = []
+    for i, key in enumerate(keys):
+        if key not in listing.SORT_KEYS:
+            raise BadRequest(f"Invalid input for query parameters sort_key. Value: {key}.")
+        if key in listing.ADMIN_SORT_KEYS and not admin:
+            raise Forbidden("Only administrators can sort servers by host and node")
+        direction = dirs[i] if i < len(dirs) else "desc"
+        if direction not in ("asc", "desc"):
+            raise BadRequest(f"Invalid input for query parameters sort_dir. Value: {direction}.")
+        result.append((key, direction))
+    return result
+
+
+async def _query(request: Request, session: Any) -> listing.ServerQuery | None:
+    """The listing the request asks for, or None when nothing can match."""
+    context = common.caller(request)
+    params = request.query_params
+    admin = context.is_admin
+    version = common.version(request)
+    query = listing.ServerQuery(
+        sort=_sort(request, admin),
+        limit=common.limit_of(request),
+        marker=params.get("marker"),
+        name=params.get("name"),
+        image=params.get("image"),
+        reservation_id=params.get("reservation_id"),
+        key_name=params.get("key_name"),
+        uuid=params.get("uuid") if admin else None,
+    )
+    all_tenants = common.query_bool(request, "all_tenants", strict=False) or (
+        "all_tenants" in params and params.get("all_tenants") == ""
+    )
+    if all_tenants:
+        common.authorize(request, f"{SERVERS}:index:get_all_tenants")
+        query.project_id = params.get("project_id") or params.get("tenant_id")
+    else:
+        query.project_id = context.project_id
+    if admin:
+        query.host, query.node = params.get("host"), params.get("node")
+        query.user_id = params.get("user_id")
+    if (version >= (2, 83) or admin) and params.get("availability_zone"):
+        query.availability_zone = params.get("availability_zone")
+    if version >= (2, 73) and "locked" in params:
+        query.locked = common.query_bool(request, "locked")
+    deleted = common.query_bool(request, "deleted", strict=False)
+    if deleted and not admin:
+        raise Forbidden("Only administrators may list deleted instances")
+    query.changes_since = moment_param(request, "changes-since")
+    if version >= (2, 66):
+        query.changes_before = moment_param(request, "changes-before")
+    if query.changes_since and query.changes_before and query.changes_since > query.changes_before:
+        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    query.deleted = True if deleted else (None if query.changes_since else False)
+    if params.getlist("status"):
+        vm_states, task_states = states.states_for_status(params.getlist("status"))
+        if not vm_states:
+            if admin:
+                raise BadRequest("Invalid status value")
+            return None
+        query.vm_states, query.task_states = vm_states, task_states
+    if version >= (2, 26):
+        query.tags, query.tags_any = _csv(request, "tags"), _csv(request, "tags-any")
+        query.not_tags, query.not_tags_any = (
+            _csv(request, "not-tags"),
+            _csv(request, "not-tags-any"),
+        )
+    if params.get("flavor"):
+        try:
+            flavor = await flavors.get(
+                session, params["flavor"], flavors.Viewer(context.project_id, True)
+            )
+        except NotFound:
+            return None
+        query.flavor_id = flavor.id
+    return query
+
+
+async def _listing(request: Request, detail: bool) -> Response:
+    common.authorize(request, f"{SERVERS}:{'detail' if detail else 'index'}")
+    view = ServerView.of(request)
+    async with common.reading(request) as session:
+        query = await _query(request, session)
+        servers = await listing.list_servers(session, query) if query else []
+        if detail:
+            page = await view.load(session, servers)
+            items = [view.detail(s, page) for s in servers]
+        else:
+            items = [view.brief(s) for s in servers]
+    limit = query.limit if query else common.limit_of(request)
+    path = "servers/detail" if detail else "servers"
+    return json_response(common.paged(request, "servers", items, limit, path=path))
+
+
+async def list_servers(request: Request) -> Response:
+    return await _listing(request, detail=False)
+
+
+async def list_servers_detail(request: Request) -> Response:
+    return await _listing(request, detail=True)
+
+
+# --- one server ----------------------------------------------------------------------------
+
+
+async def render(request: Request, uuid: str) -> dict[str, Any]:
+    """The full body of one server, as GET /servers/{id} shows it."""
+    async with common.reading(request) as session:
+        server = await server_of(session, request, uuid)
+        view = ServerView.of(request, server.project_id)
+        page = await view.load(session, [server], groups=True)
+        return {"server": view.detail(server, page, groups=True)}
+
+
+async def show_server(request: Request) -> Response:
+    uuid = request.path_params["server_id"]
+    async with common.reading(request) as session:
+        await server_of(session, request, uuid, f"{SERVERS}:show")
+    return json_response(await render(request, uuid))
+
+
+async def update_server(request: Request) -> Response:
+    uuid = request.path_params["server_id"]
+    data = await read_json(request)
+    body = common.validate(server_schemas.ServerUpdate, data)
+    server_schemas.refuse_newer(
+        data["server"], common.version(request), server_schemas.UPDATE_FIELDS_SINCE
+    )
+    change = body.server
+    values: dict[str, Any] = {}
+    given = data["server"]
+    if change.name is not None:
+        values["display_name"] = change.name
+    if "description" in given:
+        values["display_description"] = change.description
+    if "accessIPv4" in given:
+        values["access_ip_v4"] = change.accessIPv4
+    if "accessIPv6" in given:
+        values["access_ip_v6"] = change.accessIPv6
+    if change.hostname is not None:
+        values["hostname"] = change.hostname
+    async with common.writing(request) as session:
+        server = await server_of(session, request, uuid, f"{SERVERS}:update")
+        lifecycle.check_unlocked(server, who(request))
+        if values:
+            await instances.transition(session, uuid, values)
+    return json_response(await render(request, uuid))
+
+
+async def delete_server(request: Request) -> Response:
+    uuid = request.path_params["server_id"]
+    async with common.writing(request) as session:
+        server = await server_of(session, request, uuid, f"{SERVERS}:delete")
+        alive = await host_up(session, request, server.host)
+        cast = await lifecycle.delete(session, server, who(request), alive)
+        local = cast is None and not (server.task_state == states.DELETING and alive)
+        if local:
+            await instances.destroy(session, uuid)
+            migration = (server.system_metadata or {}).get("migration_uuid")
+    if local:
+        await placement(request).release(uuid)
+        if migration:
+            await placement(request).release(migration)
+    await send(request, cast)
+    return no_content()

@@ -1,0 +1,323 @@
+"""Creating servers: everything a boot checks and writes before the conductor takes over.
+
+All checks run before any row is written, in the transaction that then writes them,
+so a refused boot (missing image, flavor or key, over quota…) creates nothing. A boot
+of ``min_count``..``max_count`` servers creates as many as the quota allows (at least
+``min_count``), each with its mapping, request spec, metadata, tags, group membership
+and ``create`` action; the caller then casts one ``build_instances`` for them all.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from nimbus.compute import (
+    actions,
+    flavors,
+    instances,
+    keypairs,
+    quotas,
+    request_spec,
+    states,
+    zones,
+)
+from nimbus.compute import server_groups as groups
+from nimbus.compute.actions import Caller
+from nimbus.compute.request_spec import Spec
+from nimbus.db.models.cell import Instance, InstanceMetadata, Tag
+from nimbus.db.models.compute import InstanceMapping, ServerGroupMember
+from nimbus.db.models.image import Image
+from nimbus.errors import BadRequest, Forbidden, NotFound
+from nimbus.image import images
+from nimbus.image.visibility import Viewer as ImageViewer
+
+#: Nova's multi_instance_display_name_template.
+MULTI_NAME = "{name}-{count}"
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+
+
+@dataclass
+class Who:
+    """The caller of a boot (or any other server change)."""
+
+    project_id: str
+    user_id: str
+    request_id: str
+    is_admin: bool = False
+
+    def caller(self) -> Caller:
+        return Caller(request_id=self.request_id, user_id=self.user_id, project_id=self.project_id)
+
+
+@dataclass
+class BootRequest:
+    """A validated POST /servers body, in domain terms."""
+
+    name: str
+    flavor_ref: str
+    image_ref: str | None = None
+    key_name: str | None = None
+    user_data: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    availability_zone: str | None = None
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    networks: Any = None
+    min_count: int = 1
+    max_count: int = 1
+    description: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    admin_password: str | None = None
+    tags: list[str] = field(default_factory=list)
+    hostname: str | None = None
+    config_drive: bool = False
+    #: May the caller force a host ("zone:host") — decided by the API's policy.
+    may_force_host: bool = False
+
+
+@dataclass
+class Booted:
+    instances: list[Instance]
+    reservation_id: str
+    admin_password: str
+
+
+def generate_password(length: int = 12) -> str:
+    """Nova's generate_password: letters and digits."""
+    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(length))
+
+
+def id_from_href(ref: str) -> str:
+    """imageRef/flavorRef may be a URL; the id is its last segment (Nova's
+    get_id_from_href)."""
+    return ref.rstrip("/").rsplit("/", 1)[-1] if "/" in ref else ref
+
+
+def sanitize_hostname(name: str) -> str:
+    """Nova's sanitize_hostname: lower case, spaces and underscores to dashes, only
+    letters, digits, dots and dashes, at most 63 characters; "Server-<n>" if empty."""
+    hostname = re.sub(r"[ _]", "-", name.lower())
+    hostname = re.sub(r"[^\w.-]+", "", hostname, flags=re.ASCII)
+    hostname = hostname.strip(".-")[:63].rstrip(".-")
+    return hostname
+
+
+async def find_flavor(session: AsyncSession, ref: str, who: Who) -> dict[str, Any]:
+    try:
+        flavor = await flavors.get(
+            session, id_from_href(ref), flavors.Viewer(who.project_id, who.is_admin)
+        )
+    except NotFound as error:
+        raise BadRequest(error.message) from None
+    return await instances.load_flavor_record(session, flavor)
+
+
+async def find_image(
+    session: AsyncSession, ref: str, who: Who, not_found: str = "Can not find requested image"
+) -> Image:
+    """An active image the caller may see (400 otherwise, in Nova's words)."""
+    image_id = id_from_href(ref)
+    try:
+        image = await images.get_image(session, image_id, ImageViewer(who.project_id, who.is_admin))
+    except NotFound:
+        raise BadRequest(not_found) from None
+    if image.status != "active":
+        raise BadRequest(f"Image {image_id} is not active.")
+    return image
+
+
+def check_image_fits(image: Image, flavor: dict[str, Any]) -> None:
+    """The flavor is large enough for the image (Nova's _validate_flavor_image)."""
+    if image.min_ram and flavor["memory_mb"] < image.min_ram:
+        raise BadRequest("Flavor's memory is too small for requested image.")
+    root_bytes = flavor["root_gb"] << 30
+    if not flavor["root_gb"]:
+        return
+    size = max(image.virtual_size or 0, image.size or 0)
+    if size > root_bytes:
+        raise BadRequest(
+            f"Flavor's disk is too small for requested image. Flavor disk is {root_bytes} "
+            f"bytes, image is {size} bytes."
+        )
+    if image.min_disk and flavor["root_gb"] < image.min_disk:
+        raise BadRequest("Flavor's disk is too small for requested image.")
+
+
+def image_record(image: Image) -> dict[str, Any]:
+    """What the scheduler and the instance keep of the image."""
+    return {
+        "id": image.id,
+        "disk_format": image.disk_format,
+        "container_format": image.container_format,
+        "min_ram": image.min_ram,
+        "min_disk": image.min_disk,
+        "properties": {k: v for k, v in images.properties_of(image).items() if v is not None},
+    }
+
+
+async def available_zones(session: AsyncSession) -> set[str]:
+    """The zones a boot may name: those with an enabled compute service (Nova's)."""
+    available, _ = zones.split(await zones.all_services(session))
+    return set(available) - {zones.INTERNAL_ZONE}
+
+
+async def _zone_and_host(
+    session: AsyncSession, requested: str | None, may_force: bool
+) -> tuple[str | None, str | None]:
+    """``zone``, ``zone:host`` or ``zone:host:node`` → (zone, forced host)."""
+    if not requested:
+        return None, None
+    zone, _, rest = requested.partition(":")
+    host = rest.split(":")[0] or None if rest else None
+    if host and not may_force:
+        raise Forbidden(
+            "Policy doesn't allow os_compute_api:servers:create:forced_host to be performed."
+        )
+    if zone and zone not in await available_zones(session):
+        raise BadRequest("The requested availability zone is not available")
+    return zone or None, host
+
+
+async def _group(session: AsyncSession, hints: dict[str, Any], who: Who) -> Any:
+    value = hints.get("group")
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not value:
+        return None
+    try:
+        return await groups.get(session, str(value), who.project_id)
+    except NotFound as error:
+        raise BadRequest(error.message) from None
+
+
+async def create(session: AsyncSession, boot: BootRequest, who: Who) -> Booted:
+    """Check a boot and write its servers (BUILD/scheduling); see the module docstring."""
+    if boot.min_count > boot.max_count:
+        raise BadRequest("min_count must be <= max_count")
+    flavor = await find_flavor(session, boot.flavor_ref, who)
+    if not boot.image_ref:
+        raise BadRequest("Missing imageRef attribute")
+    image = await find_image(session, boot.image_ref, who)
+    check_image_fits(image, flavor)
+    key = None
+    if boot.key_name is not None:
+        try:
+            key = await keypairs.get(session, who.user_id, boot.key_name)
+        except NotFound:
+            raise BadRequest("Invalid key_name provided.") from None
+    zone, force_host = await _zone_and_host(session, boot.availability_zone, boot.may_force_host)
+    group = await _group(session, boot.scheduler_hints, who)
+    if boot.metadata:
+        await quotas.check(session, who.project_id, who.user_id, metadata_items=len(boot.metadata))
+    count = await quotas.check_instances(
+        session,
+        who.project_id,
+        who.user_id,
+        vcpus=flavor["vcpus"],
+        memory_mb=flavor["memory_mb"],
+        min_count=boot.min_count,
+        max_count=boot.max_count,
+    )
+    if group is not None:
+        await quotas.check(
+            session,
+            who.project_id,
+            who.user_id,
+            server_group=group.uuid,
+            server_group_members=count,
+        )
+    spec = Spec(
+        project_id=who.project_id,
+        user_id=who.user_id,
+        flavor=flavor,
+        image=image_record(image),
+        availability_zone=zone,
+        force_host=force_host,
+        scheduler_hints=boot.scheduler_hints,
+        group={"uuid": group.uuid, "policy": group.policy, "rules": group.rules or {}}
+        if group
+        else None,
+        num_instances=count,
+    )
+    reservation = f"r-{secrets.token_hex(4)}"
+    created = [
+        await _write_one(session, boot, who, spec, index, count, reservation, key, group)
+        for index in range(count)
+    ]
+    await session.flush()
+    return Booted(created, reservation, boot.admin_password or generate_password())
+
+
+async def _write_one(
+    session: AsyncSession,
+    boot: BootRequest,
+    who: Who,
+    spec: Spec,
+    index: int,
+    count: int,
+    reservation: str,
+    key: Any,
+    group: Any,
+) -> Instance:
+    uuid = str(uuidlib.uuid4())
+    name = MULTI_NAME.format(name=boot.name, count=index + 1) if count > 1 else boot.name
+    hostname = boot.hostname if boot.hostname and count == 1 else sanitize_hostname(name)
+    flavor, image = spec["flavor"], spec["image"]
+    system_metadata = {
+        f"image_{k}": str(v)
+        for k, v in {
+            **image["properties"],
+            **{
+                "base_image_ref": image["id"],
+                "disk_format": image["disk_format"],
+                "container_format": image["container_format"],
+                "min_ram": image["min_ram"],
+                "min_disk": image["min_disk"],
+            },
+        }.items()
+        if v is not None
+    }
+    system_metadata["networks"] = boot.networks if isinstance(boot.networks, str) else "auto"
+    instance = Instance(
+        uuid=uuid,
+        project_id=who.project_id,
+        user_id=who.user_id,
+        display_name=name,
+        display_description=boot.description,
+        hostname=hostname or f"server-{uuid}",
+        availability_zone=spec.get("availability_zone"),
+        vm_state=states.BUILDING,
+        task_state=states.SCHEDULING,
+        power_state=states.NOSTATE,
+        flavor={"current": flavor},
+        image_ref=image["id"],
+        key_name=key.name if key else None,
+        key_data=key.public_key if key else None,
+        user_data=boot.user_data,
+        config_drive="True" if boot.config_drive else "",
+        access_ip_v4=boot.access_ip_v4,
+        access_ip_v6=boot.access_ip_v6,
+        reservation_id=reservation,
+        launch_index=index,
+        system_metadata=system_metadata,
+        root_device_name="/dev/vda",
+        **instances.size_columns(flavor),
+    )
+    session.add(instance)
+    session.add(InstanceMapping(instance_uuid=uuid, project_id=who.project_id, user_id=who.user_id))
+    await request_spec.save(session, uuid, spec)
+    for name_, value in boot.metadata.items():
+        session.add(InstanceMetadata(instance_uuid=uuid, key=name_, value=value))
+    for tag in dict.fromkeys(boot.tags):
+        session.add(Tag(instance_uuid=uuid, tag=tag))
+    if group is not None:
+        session.add(ServerGroupMember(group_id=group.id, instance_uuid=uuid))
+    actions.start(session, uuid, actions.CREATE, who.caller())
+    return instance

@@ -1,0 +1,557 @@
+"""The compute agent: one per host, drives that host's hypervisor through a driver.
+
+It registers its service and compute node (through the conductor), reports the node's
+inventory to Placement (the provider's uuid is the node's), beats, and runs what is
+cast to ``compute.<host>``: builds, power actions, resize halves, snapshots, deletes.
+It never writes instance rows: every change goes back to the conductor, which applies
+it only if the instance is still in the state the change expects.
+
+Work on one instance is serialised by a per-instance lock (a delete waits for the build
+it races with), while different instances proceed concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nimbus.compute import events, hosts, instances, states
+from nimbus.compute.actions import Caller
+from nimbus.compute.events import Event
+from nimbus.compute.placement_client import Inventory
+from nimbus.db.models.image import Image
+from nimbus.image import upload
+from nimbus.services.base import Deps, Service, periodic
+from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources
+
+LOG = logging.getLogger(__name__)
+
+BUILD_EVENT = "compute__do_build_and_run_instance"
+#: Snapshots are capped like uploads (Glance's image_size_cap).
+SNAPSHOT_CAP = 1 << 40
+
+
+@dataclass(frozen=True)
+class _PowerAction:
+    """A power action: the driver call and the states it leads to."""
+
+    event: str
+    operation: str
+    vm_state: str
+    power_state: int
+    #: The task state the API set (the change applies only while it still holds).
+    task_states: tuple[str, ...]
+    #: Nova puts an instance whose reboot failed into ERROR; other failures keep it.
+    error_on_failure: bool = False
+
+
+_STOP = _PowerAction(
+    "compute_stop_instance", "power_off", states.STOPPED, states.SHUTDOWN, (states.POWERING_OFF,)
+)
+_START = _PowerAction(
+    "compute_start_instance", "power_on", states.ACTIVE, states.RUNNING, (states.POWERING_ON,)
+)
+_PAUSE = _PowerAction(
+    "compute_pause_instance", "pause", states.PAUSED, states.POWER_PAUSED, (states.PAUSING,)
+)
+_UNPAUSE = _PowerAction(
+    "compute_unpause_instance", "unpause", states.ACTIVE, states.RUNNING, (states.UNPAUSING,)
+)
+_SUSPEND = _PowerAction(
+    "compute_suspend_instance",
+    "suspend",
+    states.SUSPENDED,
+    states.POWER_SUSPENDED,
+    (states.SUSPENDING,),
+)
+_RESUME = _PowerAction(
+    "compute_resume_instance", "resume", states.ACTIVE, states.RUNNING, (states.RESUMING,)
+)
+
+
+class _InstanceLocks:
+    """One lock per instance, forgotten when nobody holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: defaultdict[str, int] = defaultdict(int)
+
+    @asynccontextmanager
+    async def __call__(self, uuid: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(uuid, asyncio.Lock())
+        self._users[uuid] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[uuid] -= 1
+            if not self._users[uuid]:
+                del self._users[uuid]
+                del self._locks[uuid]
+
+
+class ComputeAgent(Service):
+    binary = hosts.COMPUTE
+    topic = "compute"
+
+    def __init__(self, deps: Deps, host: str, driver: Driver) -> None:
+        super().__init__(deps, host)
+        self.driver = driver
+        self.node_uuid = ""
+        self._node = host
+        self._locked = _InstanceLocks()
+
+    # --- start, heartbeat, inventory ------------------------------------------------------
+
+    async def _conductor(self, method: str, **kwargs: Any) -> Any:
+        return await self._bus.call(
+            "conductor", method, timeout=self._options.rpc_timeout, **kwargs
+        )
+
+    async def _register(self) -> None:
+        await self.driver.init_host(self.host)
+        resources = await self.driver.get_available_resources()
+        options = self._options
+        node = hosts.NodeSpec(
+            host=self.host,
+            hypervisor_hostname=self._node,
+            hypervisor_type=resources.hypervisor_type,
+            hypervisor_version=resources.hypervisor_version,
+            vcpus=resources.vcpus,
+            memory_mb=resources.memory_mb,
+            local_gb=resources.local_gb,
+            cpu_info=resources.cpu_info,
+            cpu_allocation_ratio=options.cpu_allocation_ratio,
+            ram_allocation_ratio=options.ram_allocation_ratio,
+            disk_allocation_ratio=options.disk_allocation_ratio,
+        )
+        registered = await self._conductor("register_compute", host=self.host, node=node.__dict__)
+        self._service_id = registered["service_id"]
+        self.node_uuid = registered["node_uuid"]
+        await self._placement.ensure_provider(self.node_uuid, self._node)
+        await self._report_inventory(resources)
+
+    @property
+    def _placement(self):  # type: ignore[no-untyped-def]
+        return self._deps.placement
+
+    async def _report_inventory(self, resources: HostResources) -> None:
+        options = self._options
+        await self._placement.set_inventory(
+            self.node_uuid,
+            {
+                "VCPU": Inventory(
+                    resources.vcpus,
+                    options.reserved_host_cpus,
+                    options.cpu_allocation_ratio,
+                    resources.vcpus,
+                ),
+                "MEMORY_MB": Inventory(
+                    resources.memory_mb,
+                    options.reserved_host_memory_mb,
+                    options.ram_allocation_ratio,
+                    resources.memory_mb,
+                ),
+                "DISK_GB": Inventory(
+                    resources.local_gb,
+                    -(-options.reserved_host_disk_mb // 1024),
+                    options.disk_allocation_ratio,
+                    resources.local_gb,
+                ),
+            },
+        )
+
+    @periodic("report_interval")
+    async def _report_state(self) -> None:
+        await self._bus.cast("conductor", "service_heartbeat", service_id=self._service_id)
+
+    @periodic("resource_update_interval")
+    async def _update_available_resource(self) -> None:
+        """Inventory to Placement if the host changed; usage for the hypervisors API."""
+        await self._report_inventory(await self.driver.get_available_resources())
+        used = await self._placement.usages(self.node_uuid)
+        usage = {
+            "vcpus": used.get("VCPU", 0),
+            "memory_mb": used.get("MEMORY_MB", 0),
+            "local_gb": used.get("DISK_GB", 0),
+            "vms": len(await self.driver.list_instances()),
+        }
+        await self._bus.cast("conductor", "node_usage", node_uuid=self.node_uuid, usage=usage)
+
+    @periodic("power_sync_interval")
+    async def _sync_power_states(self) -> None:
+        """What the hypervisor says wins: power_state follows it, and an active server
+        whose guest shut down is stopped (as Nova's _sync_instance_power_state)."""
+        for instance in await self._conductor("instances_on_host", host=self.host):
+            if instance["task_state"] is not None:
+                continue  # something is in progress; it will set the state itself
+            try:
+                power = await self.driver.get_info(instance["uuid"])
+            except GuestNotFound:
+                power = states.NOSTATE
+            if power == instance["power_state"]:
+                continue
+            values: dict[str, Any] = {"power_state": power}
+            if instance["vm_state"] == states.ACTIVE and power in (
+                states.SHUTDOWN,
+                states.CRASHED,
+            ):
+                values["vm_state"] = states.STOPPED
+            await self._conductor(
+                "instance_update",
+                uuid=instance["uuid"],
+                values=values,
+                vm_states=[instance["vm_state"]],
+                task_states=[None],
+            )
+
+    # --- build and delete -----------------------------------------------------------------
+
+    async def build_and_run_instance(
+        self,
+        instance: dict[str, Any],
+        caller: Caller,
+        attempt: int = 1,
+        alternates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        uuid = instance["uuid"]
+        event = events.begin(BUILD_EVENT, self.host)
+        async with self._locked(uuid):
+            try:
+                await self.driver.spawn(Guest.of(instance))
+            except Exception as error:
+                LOG.warning("build of %s failed on %s: %s", uuid, self.host, error)
+                with suppress(Exception):
+                    await self.driver.destroy(uuid)
+                await self._bus.cast(
+                    "conductor",
+                    "build_failed",
+                    instance_uuid=uuid,
+                    caller=caller,
+                    event=events.failed(event, error),
+                    attempt=attempt,
+                    alternates=alternates or [],
+                )
+                return
+            built = await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={
+                    "vm_state": states.ACTIVE,
+                    "task_state": None,
+                    "power_state": states.RUNNING,
+                },
+                caller=caller,
+                event=event,
+                vm_states=[states.BUILDING],
+                task_states=[states.SPAWNING],
+                launched=True,
+            )
+            if not built:
+                # Deleted while it was spawning: the delete already freed its claims.
+                await self.driver.destroy(uuid)
+
+    async def terminate_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        uuid = instance["uuid"]
+        event = events.begin("compute_terminate_instance", self.host)
+        async with self._locked(uuid):
+            try:
+                await self.driver.destroy(uuid)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor("instance_destroyed", uuid=uuid, caller=caller, event=event)
+
+    async def _failed(
+        self,
+        uuid: str,
+        caller: Caller,
+        event: Event,
+        error: BaseException,
+        *,
+        error_state: bool,
+    ) -> None:
+        """An action failed: its task is over, with a fault (and ERROR where Nova)."""
+        LOG.warning("%s of %s failed on %s: %s", event["name"], uuid, self.host, error)
+        values: dict[str, Any] = {"task_state": None}
+        if error_state:
+            values["vm_state"] = states.ERROR
+        await self._conductor(
+            "instance_update",
+            uuid=uuid,
+            values=values,
+            caller=caller,
+            event=events.failed(event, error),
+            fault=str(error) or type(error).__name__,
+        )
+
+    # --- power actions --------------------------------------------------------------------
+
+    async def _power(self, action: _PowerAction, instance: dict[str, Any], caller: Caller) -> None:
+        uuid = instance["uuid"]
+        event = events.begin(action.event, self.host)
+        async with self._locked(uuid):
+            try:
+                await getattr(self.driver, action.operation)(uuid)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=action.error_on_failure)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={
+                    "vm_state": action.vm_state,
+                    "task_state": None,
+                    "power_state": action.power_state,
+                },
+                caller=caller,
+                event=event,
+                task_states=list(action.task_states),
+            )
+
+    async def stop_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_STOP, instance, caller)
+
+    async def start_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_START, instance, caller)
+
+    async def pause_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_PAUSE, instance, caller)
+
+    async def unpause_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_UNPAUSE, instance, caller)
+
+    async def suspend_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_SUSPEND, instance, caller)
+
+    async def resume_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._power(_RESUME, instance, caller)
+
+    async def reboot_instance(self, instance: dict[str, Any], caller: Caller, hard: bool) -> None:
+        uuid = instance["uuid"]
+        event = events.begin("compute_reboot_instance", self.host)
+        async with self._locked(uuid):
+            try:
+                await self.driver.reboot(uuid, hard=hard)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={
+                    "vm_state": states.ACTIVE,
+                    "task_state": None,
+                    "power_state": states.RUNNING,
+                },
+                caller=caller,
+                event=event,
+                task_states=[states.REBOOTING, states.REBOOTING_HARD],
+            )
+
+    # --- rebuild, snapshot, console -------------------------------------------------------
+
+    async def rebuild_instance(
+        self, instance: dict[str, Any], caller: Caller, admin_password: str | None = None
+    ) -> None:
+        """A new guest from the (new) image in place of the old one; a stopped server
+        is stopped again afterwards, as Nova does."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_rebuild_instance", self.host)
+        stopped = instance["vm_state"] == states.STOPPED
+        async with self._locked(uuid):
+            try:
+                await self.driver.destroy(uuid)
+                await self.driver.spawn(Guest.of(instance, admin_password=admin_password))
+                if stopped:
+                    await self.driver.power_off(uuid)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={
+                    "vm_state": states.STOPPED if stopped else states.ACTIVE,
+                    "task_state": None,
+                    "power_state": states.SHUTDOWN if stopped else states.RUNNING,
+                },
+                caller=caller,
+                event=event,
+                task_states=[states.REBUILDING],
+                launched=True,
+            )
+
+    async def snapshot_instance(
+        self, instance: dict[str, Any], caller: Caller, image_id: str
+    ) -> None:
+        """The guest's disk becomes the data of the queued image `image_id`."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_snapshot_instance", self.host)
+        async with self._locked(uuid):
+            try:
+                await self._upload_snapshot(uuid, image_id)
+            except Exception as error:
+                await self._drop_image(image_id)
+                await self._failed(uuid, caller, event, error, error_state=False)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={"task_state": None},
+                caller=caller,
+                event=event,
+                task_states=[states.IMAGE_SNAPSHOT, states.IMAGE_SNAPSHOT_PENDING],
+            )
+
+    async def _upload_snapshot(self, uuid: str, image_id: str) -> None:
+        store = self._deps.image_store
+        if store is None:
+            raise RuntimeError("this compute agent has no image store")
+        async with self._db.transaction() as session:
+            image = await session.get(Image, image_id)
+            if image is None:
+                raise RuntimeError(f"image {image_id} vanished before the snapshot")
+            await upload.begin(session, image)
+        with tempfile.TemporaryDirectory(prefix="nimbus-snapshot-") as directory:
+            path = Path(directory) / "disk"
+            await self.driver.snapshot(uuid, path, image.disk_format or "raw")
+            await upload.receive(self._db, store, image, _chunks(path), SNAPSHOT_CAP)
+
+    async def _drop_image(self, image_id: str) -> None:
+        """A failed snapshot leaves no image behind (as Nova deletes it from Glance)."""
+        with suppress(Exception):
+            async with self._db.transaction() as session:
+                image = await session.get(Image, image_id)
+                if image is not None:
+                    await session.delete(image)
+
+    async def get_console_output(self, instance: dict[str, Any], length: int | None = None) -> str:
+        output = await self.driver.get_console_output(instance["uuid"])
+        if length is None:
+            return output
+        lines = output.splitlines(keepends=True)
+        return "".join(lines[-length:]) if length else ""
+
+    # --- resize ---------------------------------------------------------------------------
+
+    async def resize_instance(
+        self, instance: dict[str, Any], destination: dict[str, str], caller: Caller
+    ) -> None:
+        """Source half: stop the guest, hand its disk over, let the destination finish."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_resize_instance", self.host)
+        async with self._locked(uuid):
+            try:
+                await self.driver.migrate_disk_and_power_off(uuid, destination["host"])
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={"task_state": states.RESIZE_MIGRATED},
+                caller=caller,
+                event=event,
+                task_states=[states.RESIZE_MIGRATING],
+            )
+        await self._bus.cast(
+            "compute",
+            "finish_resize",
+            server=destination["host"],
+            instance=instance,
+            node=destination["node"],
+            caller=caller,
+        )
+
+    async def finish_resize(self, instance: dict[str, Any], node: str, caller: Caller) -> None:
+        """Destination half: the guest with its new flavor; the server waits in
+        VERIFY_RESIZE for the user to confirm or revert."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_finish_resize", self.host)
+        flavors = instance["flavor"]
+        power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
+        guest = Guest.of({**instance, "flavor": {"current": flavors["new"]}})
+        async with self._locked(uuid):
+            try:
+                await self.driver.finish_migration(guest, power_on=power_on)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={
+                    "vm_state": states.RESIZED,
+                    "task_state": None,
+                    "power_state": states.RUNNING if power_on else states.SHUTDOWN,
+                    "host": self.host,
+                    "node": node,
+                    "flavor": {**flavors, "current": flavors["new"]},
+                    **instances.size_columns(flavors["new"]),
+                },
+                caller=caller,
+                event=event,
+                task_states=[states.RESIZE_MIGRATED],
+            )
+
+    async def confirm_resize(self, instance: dict[str, Any], caller: Caller) -> None:
+        """On the source: forget the old guest."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_confirm_resize", self.host)
+        async with self._locked(uuid):
+            try:
+                await self.driver.confirm_migration(uuid)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor("resize_confirmed", uuid=uuid, caller=caller, event=event)
+
+    async def revert_resize(self, instance: dict[str, Any], caller: Caller) -> None:
+        """On the destination: drop the new guest, let the source bring the old one back."""
+        uuid = instance["uuid"]
+        event = events.begin("compute_revert_resize", self.host)
+        source = instance["system_metadata"].get("source_host", self.host)
+        async with self._locked(uuid):
+            try:
+                if source != self.host:
+                    await self.driver.destroy(uuid)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor(
+                "instance_update", uuid=uuid, values={}, caller=caller, event=event
+            )
+        await self._bus.cast(
+            "compute", "finish_revert_resize", server=source, instance=instance, caller=caller
+        )
+
+    async def finish_revert_resize(self, instance: dict[str, Any], caller: Caller) -> None:
+        uuid = instance["uuid"]
+        event = events.begin("compute_finish_revert_resize", self.host)
+        flavors = instance["flavor"]
+        power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
+        guest = Guest.of({**instance, "flavor": {"current": flavors.get("old")}})
+        async with self._locked(uuid):
+            try:
+                await self.driver.finish_revert_migration(guest, power_on=power_on)
+            except Exception as error:
+                await self._failed(uuid, caller, event, error, error_state=True)
+                return
+            await self._conductor("resize_reverted", uuid=uuid, caller=caller, event=event)
+
+
+async def _chunks(path: Path) -> AsyncIterator[bytes]:
+    handle = await asyncio.to_thread(path.open, "rb")
+    try:
+        while block := await asyncio.to_thread(handle.read, 1 << 20):
+            yield block
+    finally:
+        handle.close()

@@ -1,0 +1,436 @@
+"""The conductor: orchestrates builds, resizes and rebuilds, and writes instance rows
+for the compute agents (they never touch the database's instance tables themselves).
+
+A build: ask the scheduler for a host per instance (it claims in Placement), record
+the host on the instance, cast the build to that host's agent. If the agent fails, it
+comes back here: the next alternate's proposed claim replaces the failed one (in one
+Placement write) and the build goes there, up to ``max_attempts`` hosts in all. When
+no host is left the instance goes to ERROR with a "No valid host was found" fault and
+its claims are released.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuidlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from nimbus.compute import events, faults, hosts, instances, request_spec, states
+from nimbus.compute.actions import Caller
+from nimbus.compute.events import Event
+from nimbus.compute.placement_client import MIGRATION, Allocations, Move, Owner
+from nimbus.db.models.cell import Instance
+from nimbus.rpc import RemoteError
+from nimbus.services.base import Service
+
+LOG = logging.getLogger(__name__)
+
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+MIGRATE_EVENT = "conductor_migrate_server"
+#: Instance columns the agents may set through `instance_update`.
+_WRITABLE = frozenset(
+    {
+        "vm_state",
+        "task_state",
+        "power_state",
+        "host",
+        "node",
+        "launched_on",
+        "image_ref",
+        "progress",
+        "flavor",
+        "system_metadata",
+        "vcpus",
+        "memory_mb",
+        "root_gb",
+        "ephemeral_gb",
+        "instance_type_id",
+    }
+)
+
+
+def _no_host_left(uuid: str) -> str:
+    return (
+        "No valid host was found. Exceeded maximum number of retries. Exhausted all "
+        f"hosts available for retrying build failures for instance {uuid}."
+    )
+
+
+class ConductorService(Service):
+    binary = hosts.CONDUCTOR
+    topic = "conductor"
+
+    # --- the agents' own rows ---------------------------------------------------------
+
+    async def register_compute(self, host: str, node: dict[str, Any]) -> dict[str, Any]:
+        """Register an agent's service and compute node; their ids for its heartbeats."""
+        async with self._db.transaction() as session:
+            service_id = await hosts.register_service(session, host, hosts.COMPUTE, "compute")
+            node_uuid = await hosts.register_node(session, service_id, hosts.NodeSpec(**node))
+        return {"service_id": service_id, "node_uuid": node_uuid}
+
+    async def service_heartbeat(self, service_id: int) -> None:
+        async with self._db.transaction() as session:
+            await hosts.heartbeat(session, service_id)
+
+    async def node_usage(self, node_uuid: str, usage: dict[str, int]) -> None:
+        async with self._db.transaction() as session:
+            await hosts.record_usage(session, node_uuid, **usage)
+
+    async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
+        async with self._db.reader() as session:
+            rows = await session.scalars(
+                select(Instance).where(Instance.host == host, Instance.deleted == 0)
+            )
+            return [instances.record(row) for row in rows.all()]
+
+    # --- instance rows on behalf of the agents ----------------------------------------
+
+    async def instance_update(
+        self,
+        uuid: str,
+        values: dict[str, Any],
+        caller: Caller | None = None,
+        event: Event | None = None,
+        vm_states: list[str] | None = None,
+        task_states: list[str | None] | None = None,
+        launched: bool = False,
+        fault: str | None = None,
+    ) -> bool:
+        """Apply an agent's change if the instance is still in the expected states;
+        record its event (and a fault, for a failed action). False when the instance
+        moved on (deleted, say)."""
+        changes = {k: v for k, v in values.items() if k in _WRITABLE}
+        if launched:
+            changes["launched_at"] = datetime.now().astimezone()
+        async with self._db.transaction() as session:
+            changed = await instances.transition(
+                session,
+                uuid,
+                changes,
+                vm_states=vm_states,
+                task_states=instances.ANY if task_states is None else task_states,
+            )
+            if caller and event:
+                await events.save(session, uuid, caller, event)
+            if fault:
+                faults.add(session, uuid, fault, host=event["host"] if event else None)
+        return changed
+
+    async def instance_destroyed(self, uuid: str, caller: Caller, event: Event) -> None:
+        """The agent removed the guest: the row is soft-deleted and its claims freed."""
+        async with self._db.transaction() as session:
+            instance = await instances.get(session, uuid, deleted=True)
+            migration = (instance.system_metadata or {}).get("migration_uuid")
+            await events.save(session, uuid, caller, event)
+            await instances.destroy(session, uuid)
+        await self._placement.release(uuid)
+        if migration:
+            await self._placement.release(migration)
+
+    @property
+    def _placement(self):  # type: ignore[no-untyped-def]
+        return self._deps.placement
+
+    # --- builds -------------------------------------------------------------------------
+
+    async def build_instances(self, instance_uuids: list[str], caller: Caller) -> None:
+        """Schedule the instances of one boot request and cast each build to its host."""
+        event = events.begin(SCHEDULE_EVENT, None)
+        async with self._db.reader() as session:
+            spec = await request_spec.load(session, instance_uuids[0])
+        try:
+            chosen = await self._bus.call(
+                "scheduler",
+                "select_destinations",
+                timeout=self._options.rpc_timeout,
+                spec=dict(spec),
+                instance_uuids=instance_uuids,
+            )
+        except RemoteError as error:
+            message = error.message if error.exc_type == "NoValidHost" else str(error)
+            for uuid in instance_uuids:
+                await self._fail(uuid, caller, events.failed(event, message), message)
+            return
+        for uuid, destination in zip(instance_uuids, chosen, strict=True):
+            await self._dispatch(uuid, destination, caller, event, attempt=1)
+
+    async def _dispatch(
+        self,
+        uuid: str,
+        destination: dict[str, Any],
+        caller: Caller,
+        event: Event | None,
+        attempt: int,
+    ) -> None:
+        """Record the chosen host on the instance and cast the build there."""
+        host = destination["host"]
+        async with self._db.transaction() as session:
+            instance = await session.scalar(select(Instance).where(Instance.uuid == uuid))
+            placed = await instances.transition(
+                session,
+                uuid,
+                {
+                    "host": host,
+                    "node": destination["node"],
+                    "launched_on": host,
+                    "task_state": states.SPAWNING,
+                    "availability_zone": (instance.availability_zone if instance else None)
+                    or destination["zone"],
+                },
+                vm_states=[states.BUILDING],
+            )
+            if placed and event is not None:
+                await events.save(session, uuid, caller, event)
+            if placed:
+                await session.refresh(instance)
+                record = instances.record(instance)
+        if not placed:
+            # Deleted while it was being scheduled: nothing will run, free the claim.
+            await self._placement.release(uuid)
+            return
+        await self._bus.cast(
+            "compute",
+            "build_and_run_instance",
+            server=host,
+            instance=record,
+            caller=caller,
+            attempt=attempt,
+            alternates=destination.get("alternates", []),
+        )
+
+    async def build_failed(
+        self,
+        instance_uuid: str,
+        caller: Caller,
+        event: Event,
+        attempt: int,
+        alternates: list[dict[str, Any]],
+    ) -> None:
+        """An agent could not build: try the next alternate, or give up (ERROR)."""
+        async with self._db.transaction() as session:
+            await events.save(session, instance_uuid, caller, event)
+            row = (
+                await session.execute(
+                    select(Instance.project_id, Instance.user_id).where(
+                        Instance.uuid == instance_uuid
+                    )
+                )
+            ).first()
+        if row is None:
+            return
+        remaining = list(alternates)
+        while attempt < self._options.max_attempts and remaining:
+            alternate = remaining.pop(0)
+            claimed = await self._placement.claim(
+                instance_uuid, alternate["allocations"], Owner(row[0], row[1])
+            )
+            if claimed:
+                LOG.info("rescheduling %s to %s", instance_uuid, alternate["host"])
+                await self._dispatch(
+                    instance_uuid, {**alternate, "alternates": remaining}, caller, None, attempt + 1
+                )
+                return
+        message = _no_host_left(instance_uuid)
+        await self._fail(instance_uuid, caller, None, message, details=event.get("details"))
+
+    async def _fail(
+        self,
+        uuid: str,
+        caller: Caller,
+        event: Event | None,
+        message: str,
+        details: str | None = None,
+    ) -> None:
+        """ERROR with a fault, claims released (the build will not run anywhere)."""
+        async with self._db.transaction() as session:
+            failed = await instances.transition(
+                session, uuid, {"vm_state": states.ERROR, "task_state": None}
+            )
+            if failed:
+                faults.add(session, uuid, message, details=details or message)
+            if event is not None:
+                await events.save(session, uuid, caller, event)
+        await self._placement.release(uuid)
+
+    # --- resize -------------------------------------------------------------------------
+
+    async def resize_instance(self, uuid: str, caller: Caller) -> None:
+        """Find a host for the new flavor, move the claims, cast to the source host."""
+        event = events.begin(MIGRATE_EVENT, None)
+        async with self._db.reader() as session:
+            instance = await instances.get(session, uuid)
+            spec = await request_spec.load(session, uuid)
+        flavor = instance.flavor or {}
+        spec["flavor"] = flavor["new"]
+        exclude = [] if self._options.allow_resize_to_same_host else [instance.host]
+        try:
+            chosen = await self._bus.call(
+                "scheduler",
+                "select_destinations",
+                timeout=self._options.rpc_timeout,
+                spec=dict(spec),
+                instance_uuids=[uuid],
+                exclude_hosts=exclude,
+                claim=False,
+            )
+        except RemoteError as error:
+            await self._resize_refused(uuid, caller, events.failed(event, error.message))
+            return
+        migration = str(uuidlib.uuid4())
+        held = await self._placement.allocations_of(uuid)
+        owner = Owner(instance.project_id, instance.user_id)
+        destination = await self._claim_move(uuid, migration, held, owner, chosen[0])
+        if destination is None:
+            await self._resize_refused(
+                uuid, caller, events.failed(event, "No valid host was found.")
+            )
+            return
+        system_metadata = {
+            **(instance.system_metadata or {}),
+            "migration_uuid": migration,
+            "old_vm_state": instance.vm_state,
+            "source_host": instance.host,
+            "source_node": instance.node,
+        }
+        async with self._db.transaction() as session:
+            moved = await instances.transition(
+                session,
+                uuid,
+                {"task_state": states.RESIZE_MIGRATING, "system_metadata": system_metadata},
+                task_states=[states.RESIZE_PREP],
+            )
+            await events.save(session, uuid, caller, event)
+            if moved:
+                record = instances.record(await instances.get(session, uuid))
+        if not moved:
+            await self._undo_move(uuid, migration, held, owner)
+            return
+        await self._bus.cast(
+            "compute",
+            "resize_instance",
+            server=instance.host,
+            instance=record,
+            destination={k: destination[k] for k in ("host", "node")},
+            caller=caller,
+        )
+
+    async def _claim_move(
+        self, uuid: str, migration: str, held: Allocations, owner: Owner, chosen: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The migration takes over what the instance held; the instance claims the new
+        flavor on the destination; both in one Placement write (the first of the
+        destination and its alternates where that fits)."""
+        as_migration = Owner(owner.project_id, owner.user_id, MIGRATION)
+        for destination in [chosen, *chosen.get("alternates", [])]:
+            move = Move(
+                [(migration, held, as_migration), (uuid, destination["allocations"], owner)]
+            )
+            if await self._placement.move(move):
+                return destination
+        return None
+
+    async def _undo_move(self, uuid: str, migration: str, held: Allocations, owner: Owner) -> None:
+        await self._placement.move(
+            Move(
+                [
+                    (uuid, held, owner),
+                    (migration, {}, Owner(owner.project_id, owner.user_id, MIGRATION)),
+                ]
+            )
+        )
+
+    async def _resize_refused(self, uuid: str, caller: Caller, event: Event) -> None:
+        """No host for the new flavor: the server stays as it was (task cleared)."""
+        async with self._db.transaction() as session:
+            instance = await instances.get(session, uuid)
+            flavor = {"current": (instance.flavor or {}).get("current")}
+            await instances.transition(
+                session,
+                uuid,
+                {"task_state": None, "flavor": flavor},
+                task_states=[states.RESIZE_PREP],
+            )
+            faults.add(session, uuid, event["details"] or "No valid host was found.", code=400)
+            await events.save(session, uuid, caller, event)
+
+    async def resize_confirmed(self, uuid: str, caller: Caller, event: Event) -> None:
+        """The source dropped the old guest: free the migration's claim, settle."""
+        async with self._db.transaction() as session:
+            instance = await instances.get(session, uuid)
+            meta = dict(instance.system_metadata or {})
+            migration = meta.pop("migration_uuid", None)
+            old_vm_state = meta.pop("old_vm_state", states.ACTIVE)
+            for key in ("source_host", "source_node"):
+                meta.pop(key, None)
+            current = (instance.flavor or {}).get("current")
+            await instances.transition(
+                session,
+                uuid,
+                {
+                    "vm_state": old_vm_state,
+                    "task_state": None,
+                    "flavor": {"current": current},
+                    "system_metadata": meta,
+                },
+                vm_states=[states.RESIZED],
+            )
+            await events.save(session, uuid, caller, event)
+        if migration:
+            await self._placement.release(migration)
+
+    async def resize_reverted(self, uuid: str, caller: Caller, event: Event) -> None:
+        """The source runs the old guest again: claims back, old flavor and host."""
+        async with self._db.transaction() as session:
+            instance = await instances.get(session, uuid)
+            meta = dict(instance.system_metadata or {})
+            migration = meta.pop("migration_uuid", None)
+            old_vm_state = meta.pop("old_vm_state", states.ACTIVE)
+            host, node = (
+                meta.pop("source_host", instance.host),
+                meta.pop("source_node", instance.node),
+            )
+        owner = Owner(instance.project_id, instance.user_id)
+        if migration:
+            held = await self._placement.allocations_of(migration)
+            await self._undo_move(uuid, migration, held, owner)
+        old = (instance.flavor or {}).get("old") or (instance.flavor or {}).get("current")
+        async with self._db.transaction() as session:
+            await instances.transition(
+                session,
+                uuid,
+                {
+                    "vm_state": old_vm_state,
+                    "task_state": None,
+                    "host": host,
+                    "node": node,
+                    "power_state": states.RUNNING
+                    if old_vm_state == states.ACTIVE
+                    else states.SHUTDOWN,
+                    "flavor": {"current": old},
+                    "system_metadata": meta,
+                    **instances.size_columns(old),
+                },
+            )
+            await events.save(session, uuid, caller, event)
+
+    # --- rebuild ------------------------------------------------------------------------
+
+    async def rebuild_instance(
+        self, uuid: str, caller: Caller, admin_password: str | None = None
+    ) -> None:
+        """Rebuild in place: the instance keeps its host and claims."""
+        async with self._db.reader() as session:
+            instance = await instances.get(session, uuid)
+            record = instances.record(instance)
+        await self._bus.cast(
+            "compute",
+            "rebuild_instance",
+            server=instance.host,
+            instance=record,
+            caller=caller,
+            admin_password=admin_password,
+        )
