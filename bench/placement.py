@@ -15,7 +15,12 @@ aggregate on every other), then times requests over HTTP from one keep-alive cli
 - what a boot costs placement: 32 concurrent clients each asking for candidates
   (limit=50) and claiming one of them, then deleting every claim.
 
-`--only candidates,claims,deletes,boots` runs some of those (e.g. under a profiler).
+- the same boots in-process, as the compute scheduler calls placement (its domain
+  functions on the same database, no HTTP, no token): 32 concurrent coroutines each
+  searching (limit=50) and claiming, then releasing; CPU of this process per boot.
+
+`--only candidates,claims,deletes,boots,inprocess` runs some of those (e.g. under a
+profiler).
 """
 
 from __future__ import annotations
@@ -50,13 +55,14 @@ from nimbus.db.models.placement import (
     ResourceProvider,
     Trait,
 )
+from nimbus.errors import Conflict
 from tests.processes import free_offset, rc_environment, start
 
 VERSION = {"OpenStack-API-Version": "placement 1.39"}
 AGGREGATE = "5f6c2b6e-6a53-4d4e-9d57-2e3b3c1f0a11"
 REQUESTS = 100
 WANTED = "resources=VCPU:1,MEMORY_MB:512,DISK_GB:10"
-PHASES = ("candidates", "claims", "deletes", "boots")
+PHASES = ("candidates", "claims", "deletes", "boots", "inprocess")
 #: Why placement refused claims (409 details), reported after the figures.
 REFUSALS: Counter[str] = Counter()
 
@@ -260,7 +266,76 @@ async def boots(
     return await _concurrently(base, token, clients, total, boot)
 
 
-def run(only: set[str], base: str, token: str, cpu: ServerCpu) -> None:
+async def in_process(database_url: str, total: int, clients: int) -> None:
+    """What boots cost as the scheduler runs them: placement's functions in this
+    process (no HTTP, no token), `clients` coroutines at once; searches alone, claims
+    alone, releases alone, then search + claim together."""
+    from nimbus.placement import allocations
+    from nimbus.placement import candidates as search
+
+    db = Database(database_url)
+    wanted = {"VCPU": 1, "MEMORY_MB": 512, "DISK_GB": 10}
+    request = search.Request([search.Group(resources=wanted)], limit=50)
+    spread = search.Request([search.Group(resources=wanted)], limit=1000)
+    targets = [next(iter(c.allocations)) for c in (await search.search(db, spread)).candidates]
+    uuids = (await search.search(db, spread)).uuids
+    made: list[str] = []
+    latencies: list[float] = []
+
+    async def claim_on(consumer: str, provider_uuid: str) -> bool:
+        claim = allocations.Claim(consumer, {provider_uuid: wanted}, "bench", "bench")
+        try:
+            await allocations.replace(db, [claim])
+        except Conflict:
+            return False
+        made.append(consumer)
+        return True
+
+    async def searching() -> None:
+        await search.search(db, request)
+
+    async def claiming() -> None:
+        await claim_on(str(uuid.uuid4()), uuids[random.choice(targets)])
+
+    async def releasing() -> None:
+        await allocations.delete_consumer(db, made.pop())
+
+    async def booting() -> None:
+        found = await search.search(db, request)
+        consumer = str(uuid.uuid4())
+        for candidate in random.sample(found.candidates, min(3, len(found.candidates))):
+            if await claim_on(consumer, found.uuids[next(iter(candidate.allocations))]):
+                break
+
+    async def phase(label: str, one: Callable, count: int) -> None:
+        latencies.clear()
+
+        async def worker() -> None:
+            for _ in range(count // clients):
+                began = time.perf_counter()
+                await one()
+                latencies.append(time.perf_counter() - began)
+
+        times, began = os.times(), time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed, after = time.perf_counter() - began, os.times()
+        user, system = after.user - times.user, after.system - times.system
+        done = count // clients * clients
+        print(
+            f"in-process {label}, {clients} concurrent: {done / elapsed:.0f}/s, "
+            f"{(user + system) * 1000 / done:.2f} ms CPU each ({system / (user + system):.0%} "
+            f"in the kernel), latency {percentiles(latencies)}"
+        )
+
+    await phase("candidates (limit=50)", searching, total)
+    await phase("claims", claiming, total)
+    await phase("releases", releasing, len(made))
+    await phase("candidates (limit=50) + claim", booting, total)
+    await phase("releases", releasing, len(made))
+    await db.close()
+
+
+def run(only: set[str], base: str, token: str, cpu: ServerCpu, database_url: str) -> None:
     with httpx.Client(base_url=base, headers={**VERSION, "X-Auth-Token": token}) as client:
         found = client.get(f"/allocation_candidates?{WANTED}&limit=1000").json()
         targets = [next(iter(r["allocations"])) for r in found["allocation_requests"]]
@@ -314,6 +389,8 @@ def run(only: set[str], base: str, token: str, cpu: ServerCpu) -> None:
             f"then DELETE of those allocations, 32 concurrent clients: {rate:.0f}/s"
             f"{cpu.per(before, count)}"
         )
+    if "inprocess" in only:
+        asyncio.run(in_process(database_url, 1600, 32))
 
 
 def main() -> None:
@@ -328,7 +405,8 @@ def main() -> None:
     running = start(["up", "--data-dir", str(workdir)], offset=free_offset())
     try:
         began = time.perf_counter()
-        asyncio.run(populate(f"sqlite:///{workdir / 'nimbus.db'}", options.providers))
+        database_url = f"sqlite:///{workdir / 'nimbus.db'}"
+        asyncio.run(populate(database_url, options.providers))
         print(
             f"{options.providers} providers with 3 inventories each, bulk-inserted in "
             f"{time.perf_counter() - began:.1f} s (server pid {running.process.pid})"
@@ -338,7 +416,7 @@ def main() -> None:
             issued = identity.post("/v3/auth/tokens", json=password_auth(env))
             token = issued.headers["x-subject-token"]
         base = running.url("placement")
-        run(options.only, base, token, ServerCpu(running.process.pid))
+        run(options.only, base, token, ServerCpu(running.process.pid), database_url)
         for detail, count in REFUSALS.most_common():
             print(f"refused {count} times: {detail}")
     finally:

@@ -27,6 +27,15 @@ def _listening(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--public-host", default="", help="host name in the catalog URLs")
 
 
+def _compute(parser: argparse.ArgumentParser) -> None:
+    """Options of the compute agents a process runs."""
+    parser.add_argument("--driver", default="fake", choices=["fake"], help="compute driver")
+    parser.add_argument("--host", default="", help="compute host name (default: this machine's)")
+    parser.add_argument(
+        "--fake-hosts", type=int, default=0, help="simulate N fake compute hosts in this process"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nimbus", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -36,11 +45,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(up)
     _listening(up)
     up.add_argument("--admin-password", default=None)
+    _compute(up)
 
     serve = sub.add_parser("serve", help="run chosen roles against a shared database and bus")
-    serve.add_argument("roles", nargs="+", choices=["api"])
+    serve.add_argument("roles", nargs="+", choices=["api", "conductor", "scheduler", "compute"])
     _common(serve)
     _listening(serve)
+    _compute(serve)
     serve.add_argument(
         "--transport-url",
         default=os.environ.get("NIMBUS_TRANSPORT_URL", "inprocess://"),
@@ -64,7 +75,14 @@ def _settings(args: argparse.Namespace) -> Settings:
     for name in ("bind", "port_offset", "public_host", "admin_password", "transport_url"):
         if hasattr(args, name):
             fields[name] = getattr(args, name)
-    return Settings(**fields)
+    settings = Settings(**fields)
+    if hasattr(args, "driver"):
+        settings.compute.driver = args.driver
+        settings.compute.fake_hosts = args.fake_hosts
+        if args.host:
+            settings.compute.host = args.host
+            settings.compute.fake_host_prefix = f"{args.host}-"
+    return settings
 
 
 async def _db_upgrade(settings: Settings) -> int:

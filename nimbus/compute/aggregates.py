@@ -12,10 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute.hosts import COMPUTE
+from nimbus.compute.rows import add_unique
 from nimbus.db.base import utcnow
 from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import Aggregate, AggregateHost, AggregateMetadata
@@ -178,11 +178,7 @@ async def create(session: AsyncSession, name: str, zone: str | None) -> Details:
     if await session.scalar(select(Aggregate.id).where(Aggregate.name == name)) is not None:
         raise Conflict(f"Aggregate {name} already exists.")
     row = Aggregate(name=name)
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(f"Aggregate {name} already exists.") from None
+    await add_unique(session, row, f"Aggregate {name} already exists.")
     if zone:
         session.add(AggregateMetadata(aggregate_id=row.id, key=AZ_KEY, value=zone))
         await session.flush()

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, delete, exists, false, or_, select, true
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nimbus.compute.rows import add_unique
 from nimbus.db.base import utcnow
 from nimbus.db.models.compute import Flavor, FlavorExtraSpec, FlavorProject
 from nimbus.errors import BadRequest, Conflict, NotFound
@@ -54,13 +54,15 @@ class Viewer:
     is_admin: bool
 
 
-def _visible(query: Select[Any], viewer: Viewer) -> Select[Any]:
-    if viewer.is_admin:
-        return query
+def _public_or_granted(viewer: Viewer) -> Any:
     granted = exists().where(
         FlavorProject.flavor_id == Flavor.id, FlavorProject.project_id == viewer.project_id
     )
-    return query.where(or_(Flavor.is_public == true(), granted))
+    return or_(Flavor.is_public == true(), granted)
+
+
+def _visible(query: Select[Any], viewer: Viewer) -> Select[Any]:
+    return query if viewer.is_admin else query.where(_public_or_granted(viewer))
 
 
 async def get(session: AsyncSession, flavorid: str, viewer: Viewer) -> Flavor:
@@ -73,8 +75,9 @@ async def get(session: AsyncSession, flavorid: str, viewer: Viewer) -> Flavor:
 
 @dataclass(frozen=True)
 class Listing:
-    """GET /flavors' filters: is_public None lists public and private alike (admins
-    only); min_ram/min_disk are lower bounds; marker is a flavorid."""
+    """GET /flavors' filters: is_public True lists public flavors and those granted to
+    the viewer's project, False private ones, None both (admins may choose; others
+    always get True); min_ram/min_disk are lower bounds; marker is a flavorid."""
 
     is_public: bool | None = True
     min_ram: int | None = None
@@ -88,13 +91,15 @@ class Listing:
 async def list_flavors(session: AsyncSession, viewer: Viewer, listing: Listing) -> list[Flavor]:
     """One page of flavors, as Nova pages them: sorted by the key (then the row id),
     after the marker's position."""
-    query = select(Flavor)
-    if viewer.is_admin:
-        if listing.is_public is not None:
-            query = query.where(Flavor.is_public == listing.is_public)
-    else:
-        # Non-admins: the public flavors and their project's private ones, never disabled.
-        query = _visible(query, viewer).where(Flavor.disabled == false())
+    query = _visible(select(Flavor), viewer)
+    if listing.is_public:
+        # "Public" includes the private flavors the caller's project was given, for
+        # admins too, as upstream's query does.
+        query = query.where(_public_or_granted(viewer))
+    elif listing.is_public is False:
+        query = query.where(Flavor.is_public == false())
+    if not viewer.is_admin:
+        query = query.where(Flavor.disabled == false())
     if listing.min_ram is not None:
         query = query.where(Flavor.memory_mb >= listing.min_ram)
     if listing.min_disk is not None:
@@ -157,11 +162,7 @@ async def create(session: AsyncSession, new: NewFlavor) -> Flavor:
         disabled=False,
         description=new.description,
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(f"Flavor with name {name} already exists.") from None
+    await add_unique(session, row, f"Flavor with name {name} already exists.")
     return row
 
 

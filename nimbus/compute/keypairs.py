@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import quotas
+from nimbus.compute.rows import add_unique
 from nimbus.db.models.compute import KeyPair
 from nimbus.errors import BadRequest, Conflict, NotFound
 
@@ -154,11 +154,7 @@ async def create(
         type=key_type,
         fingerprint=key_fingerprint,
     )
-    session.add(row)
-    try:
-        await session.flush()
-    except IntegrityError:
-        raise Conflict(f"Key pair '{name}' already exists.") from None
+    await add_unique(session, row, f"Key pair '{name}' already exists.")
     return row
 
 

@@ -8,6 +8,7 @@ and changed by an admin. Liveness is nimbus.compute.hosts.is_up.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import aggregates
 from nimbus.compute.hosts import COMPUTE
 from nimbus.compute.zones import API_BINARIES
+from nimbus.db.base import utcnow
 from nimbus.db.models.cell import ComputeNode, Instance, Service
 from nimbus.errors import BadRequest, Conflict, NotFound
 
@@ -150,6 +152,21 @@ async def get_hypervisor(session: AsyncSession, hypervisor_id: int | str) -> Hyp
     if row is None:
         raise HypervisorNotFound(hypervisor_id)
     return Hypervisor(*row)
+
+
+def uptime(found: Hypervisor, now: datetime | None = None) -> str:
+    """The host's uptime in uptime(1)'s format, which libvirt hosts report and clients
+    parse (" 08:32:11 up 3 days, 18:25,  0 users,  load average: 0.00, 0.00, 0.00").
+    Drivers do not report one yet, so it is the time since the host's compute service
+    first registered; users and load are not measured and shown as zero."""
+    now = now or utcnow()
+    up = now - (found.service.created_at or now)
+    hours, rest = divmod(up.seconds, 3600)
+    days = f"{up.days} day{'s' if up.days != 1 else ''}, " if up.days else ""
+    return (
+        f" {now:%H:%M:%S} up {days}{hours:2d}:{rest // 60:02d},  0 users,  "
+        "load average: 0.00, 0.00, 0.00"
+    )
 
 
 STATISTICS = (

@@ -12,7 +12,7 @@ limit) then only pays for the rows it looks at, instead of summing every allocat
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, and_, cast, func, literal, select
 from sqlalchemy.orm.util import AliasedClass
 
 from nimbus.db.models.placement import Allocation, Inventory
@@ -31,7 +31,8 @@ def used(inventory: InventoryRows = Inventory) -> ColumnElement[int]:
         .correlate(inventory)
         .scalar_subquery()
     )
-    return func.coalesce(total, 0)
+    # SUM is NUMERIC on PostgreSQL and DECIMAL on MariaDB: integers on every backend.
+    return cast(func.coalesce(total, 0), BigInteger)
 
 
 def free(inventory: InventoryRows = Inventory) -> ColumnElement[float]:
@@ -39,9 +40,12 @@ def free(inventory: InventoryRows = Inventory) -> ColumnElement[float]:
     return (inventory.total - inventory.reserved) * inventory.allocation_ratio - used(inventory)
 
 
-def fits(amount: int, inventory: InventoryRows = Inventory) -> ColumnElement[bool]:
-    """True for inventory rows where `amount` more can be allocated right now."""
-    wanted = literal(amount)
+def fits(
+    amount: int | ColumnElement[int], inventory: InventoryRows = Inventory
+) -> ColumnElement[bool]:
+    """True for inventory rows where `amount` more can be allocated right now (an
+    integer, or a bound parameter for statements built once and run many times)."""
+    wanted = amount if isinstance(amount, ColumnElement) else literal(amount)
     return and_(
         inventory.min_unit <= wanted,
         inventory.max_unit >= wanted,

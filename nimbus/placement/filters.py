@@ -14,17 +14,23 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, exists, func, or_, select
 
 from nimbus.db.models.placement import Inventory, ProviderAggregate, ProviderTrait
 from nimbus.placement import capacity
 
 #: A provider-id column, or several (a provider and its root) any of which may match.
 Providers = ColumnElement[int] | tuple[ColumnElement[int], ...]
+#: Values, or an expanding bound parameter standing for them (statements built once).
+Values = Collection[Any] | BindParameter[Any]
+
+
+def _given(values: Values) -> bool:
+    return isinstance(values, BindParameter) or bool(values)
 
 
 def _holds_any(
-    provider_id: Providers, column: ColumnElement[Any], values: Collection[Any]
+    provider_id: Providers, column: ColumnElement[Any], values: Values
 ) -> ColumnElement[bool]:
     """The provider has a trait (or aggregate) row with one of `values`."""
     table = ProviderTrait if column is ProviderTrait.trait_id else ProviderAggregate
@@ -34,33 +40,29 @@ def _holds_any(
 
 
 def with_traits(
-    provider_id: ColumnElement[int], required: Iterable[Collection[int]]
+    provider_id: ColumnElement[int], required: Iterable[Values]
 ) -> list[ColumnElement[bool]]:
     """One condition per any-of set: the provider has at least one of its traits."""
     return [_holds_any(provider_id, ProviderTrait.trait_id, any_of) for any_of in required]
 
 
-def without_traits(
-    provider_id: ColumnElement[int], forbidden: Collection[int]
-) -> list[ColumnElement[bool]]:
+def without_traits(provider_id: ColumnElement[int], forbidden: Values) -> list[ColumnElement[bool]]:
     """The provider has none of `forbidden` (no condition when there are none)."""
-    return [~_holds_any(provider_id, ProviderTrait.trait_id, forbidden)] if forbidden else []
+    return (
+        [~_holds_any(provider_id, ProviderTrait.trait_id, forbidden)] if _given(forbidden) else []
+    )
 
 
-def in_aggregates(
-    provider_id: Providers, member_of: Iterable[Collection[str]]
-) -> list[ColumnElement[bool]]:
+def in_aggregates(provider_id: Providers, member_of: Iterable[Values]) -> list[ColumnElement[bool]]:
     """One condition per any-of set: the provider is in at least one of its aggregates."""
     column = ProviderAggregate.aggregate_uuid
     return [_holds_any(provider_id, column, any_of) for any_of in member_of]
 
 
-def outside_aggregates(
-    provider_id: Providers, forbidden: Collection[str]
-) -> list[ColumnElement[bool]]:
+def outside_aggregates(provider_id: Providers, forbidden: Values) -> list[ColumnElement[bool]]:
     """The provider is in none of `forbidden`."""
     column = ProviderAggregate.aggregate_uuid
-    return [~_holds_any(provider_id, column, forbidden)] if forbidden else []
+    return [~_holds_any(provider_id, column, forbidden)] if _given(forbidden) else []
 
 
 def fitting_inventories(resources: Mapping[int, int]) -> Select:

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.engine import Database
 from nimbus.placement.errors import ConcurrentUpdate, GenerationRace
+from nimbus.placement.work import Work, write
 
 LOG = logging.getLogger(__name__)
 
@@ -69,10 +70,25 @@ async def retrying(
     db: Database, work: Callable[[AsyncSession], Awaitable[Result]], attempts: int = ATTEMPTS
 ) -> Result:
     """`work` in a transaction of its own, run again (up to `attempts`) on a lost race."""
+
+    async def once() -> Result:
+        async with db.transaction() as session:
+            return await work(session)
+
+    return await _again(db, once, attempts)
+
+
+async def retrying_work(db: Database, work: Work[Result], attempts: int = ATTEMPTS) -> Result:
+    """A synchronous unit of work (`nimbus.placement.work`) in a write transaction of
+    its own, run again (up to `attempts`) on a lost race."""
+    return await _again(db, lambda: write(db, work), attempts)
+
+
+async def _again(db: Database, once: Callable[[], Awaitable[Result]], attempts: int) -> Result:
     for attempt in range(1, attempts + 1):
         try:
-            async with serialized(db), db.transaction() as session:
-                return await work(session)
+            async with serialized(db):
+                return await once()
         except GenerationRace:
             LOG.debug("provider generation race, attempt %d of %d", attempt, attempts)
         except DBAPIError as error:

@@ -3,7 +3,7 @@ the catalog entry and the legacy project-id URL form."""
 
 from __future__ import annotations
 
-from tests.api.compute_helpers import admin_client, fault, ok
+from tests.api.compute_helpers import admin_client, fault, ok, project_id_of
 from tests.api.conftest import Cloud
 
 
@@ -69,3 +69,11 @@ async def test_catalog_lists_nova_at_v21(cloud: Cloud) -> None:
     (service,) = [s for s in response.json()["catalog"] if s["type"] == "compute"]
     assert service["name"] == "nova"
     assert all(e["url"].endswith(":8774/v2.1") for e in service["endpoints"])
+
+
+async def test_legacy_project_id_prefix(cloud: Cloud) -> None:
+    async with await admin_client(cloud) as client:
+        project_id = await project_id_of(cloud, "admin")
+        flavors = ok(await client.get(f"/v2.1/{project_id}/flavors"))["flavors"]
+        assert any(f["id"] == "1" for f in flavors)
+        fault(await client.get("/v2.1/not-a-project/flavors"), 404)

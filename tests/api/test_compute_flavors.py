@@ -7,7 +7,14 @@ from typing import Any
 
 import httpx
 
-from tests.api.compute_helpers import admin_client, fault, member_client, new_project, ok
+from tests.api.compute_helpers import (
+    admin_client,
+    fault,
+    member_client,
+    new_project,
+    ok,
+    project_id_of,
+)
 from tests.api.conftest import Cloud
 
 
@@ -221,6 +228,13 @@ async def test_private_flavors_and_access(cloud: Cloud) -> None:
             fault(await admin.post(f"{path}/action", json={"dance": {}}), 400)
             == "There is no such action: dance"
         )
+        admin_project = await project_id_of(cloud, "admin")
+        action = {"addTenantAccess": {"tenant": admin_project}}
+        ok(await admin.post(f"{path}/action", json=action))
+        listed = ok(await admin.get("/v2.1/flavors"))["flavors"]
+        assert "private-one" in {f["id"] for f in listed}  # granted counts as public
+        action = {"removeTenantAccess": {"tenant": admin_project}}
+        ok(await admin.post(f"{path}/action", json=action))
         removed = ok(
             await admin.post(f"{path}/action", json={"removeTenantAccess": {"tenant": project}})
         )

@@ -174,9 +174,11 @@ def _message(error: dict[str, Any], data: Any) -> str:
     else:
         path, text = loc, error["msg"]
     if not path:
-        return text
+        return text.encode("utf-8", "backslashreplace").decode()
     value = _at(data, path)
-    return f"Invalid input for field/attribute {path[-1]}. Value: {value}. {text}"
+    message = f"Invalid input for field/attribute {path[-1]}. Value: {value}. {text}"
+    # A lone surrogate the client sent cannot be encoded back into the JSON answer.
+    return message.encode("utf-8", "backslashreplace").decode()
 
 
 def validate(model: type[Model], data: Any) -> Model:

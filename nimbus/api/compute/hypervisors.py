@@ -30,18 +30,9 @@ from nimbus.api.compute.common import (
 )
 from nimbus.compute import service_admin
 from nimbus.compute.hosts import is_up
-from nimbus.errors import BadRequest, NimbusError
+from nimbus.errors import BadRequest
 
 RULE = "os_compute_api:os-hypervisors"
-
-
-class NotSupported(NimbusError):
-    """501: the driver cannot do what was asked (Nova's raise_feature_not_supported)."""
-
-    code = 501
-    title = "Not Implemented"
-
-
 _QUERY_V253 = ("limit", "marker", "hypervisor_hostname_pattern", "with_servers")
 
 
@@ -141,13 +132,13 @@ async def show_hypervisor(request: Request) -> Response:
 
 
 async def hypervisor_uptime(request: Request) -> Response:
-    """Until 2.87. Uptime is the driver's to tell, and no driver here tells it: 501,
-    as upstream answers for drivers without it."""
+    """Until 2.87: the brief view plus ``uptime`` (see service_admin.uptime)."""
     authorize(request, f"{RULE}:uptime")
     hypervisor_id = _hypervisor_id(request)
     async with reading(request) as session:
-        await service_admin.get_hypervisor(session, hypervisor_id)
-    raise NotSupported("The requested functionality is not supported.")
+        found = await service_admin.get_hypervisor(session, hypervisor_id)
+        shown = await _view(request, session, found, detail=False)
+    return json_response({"hypervisor": {**shown, "uptime": service_admin.uptime(found)}})
 
 
 async def _search(request: Request, *, servers: bool) -> Response:
@@ -155,13 +146,9 @@ async def _search(request: Request, *, servers: bool) -> Response:
         found = await service_admin.list_hypervisors(
             session, pattern=request.path_params["pattern"]
         )
-        items = []
-        for hyp in found:
-            hosted = await service_admin.instances_on(session, hyp.node.host) if servers else []
-            alive = is_up(hyp.service, request.app.state.service_down_time)
-            items.append(
-                views.hypervisor(request, hyp, alive, detail=False, servers=hosted or None)
-            )
+        items = [
+            await _view(request, session, hyp, detail=False, with_servers=servers) for hyp in found
+        ]
     return json_response({"hypervisors": items})
 
 

@@ -129,12 +129,13 @@ async def show_class(request: Request) -> Response:
 async def update_class(request: Request) -> Response:
     authorize(request, f"{CLASS_RULE}:update")
     name = request.path_params["class_name"]
-    resources = _class_resources(request)
-    body = (
-        await parse(request, quota_body("quota_class_set", resources, force=False))
-    ).quota_class_set
+    # Upstream's schema takes the server group resources before 2.50 too (the answer
+    # just does not show them there).
+    settable = _resources(request, network_gone="2.50")
+    model = quota_body("quota_class_set", settable, force=False)
+    body = (await parse(request, model)).quota_class_set
     values = {r: int(v) for r, v in body.model_dump(exclude_none=True).items()}
     async with writing(request) as session:
         await quotas.set_class_limits(session, name, values)
         current = await quotas.class_limits(session, name)
-    return json_response({"quota_class_set": _shown(current, resources, None)})
+    return json_response({"quota_class_set": _shown(current, _class_resources(request), None)})

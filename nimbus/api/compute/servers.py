@@ -27,6 +27,18 @@ from nimbus.errors import BadRequest, Forbidden, NotFound
 SERVERS = "os_compute_api:servers"
 
 
+def _refuse_volumes(new: server_schemas.NewServer) -> None:
+    """Mappings of the boot image onto a local disk (what the CLI sends for --image)
+    and blank local disks are fine; anything with a volume needs the volume service,
+    which Nimbus does not have yet."""
+    volumes = bool(new.block_device_mapping) or any(
+        m.get("destination_type") == "volume" or m.get("source_type") in ("volume", "snapshot")
+        for m in new.block_device_mapping_v2 or []
+    )
+    if volumes:
+        raise BadRequest("Block device mappings with volumes are not supported yet.")
+
+
 def _hints(data: dict[str, Any]) -> dict[str, Any]:
     return data.get("os:scheduler_hints") or data.get("OS-SCH-HNT:scheduler_hints") or {}
 
@@ -49,8 +61,7 @@ async def create_server(request: Request) -> Response:
             f"Invalid input for field/attribute networks. Value: {new.networks}. "
             f"'{new.networks}' is not of type 'array'"
         )
-    if new.block_device_mapping or new.block_device_mapping_v2:
-        raise BadRequest("Block device mappings are not supported: Nimbus has no volumes yet.")
+    _refuse_volumes(new)
     if new.host or new.hypervisor_hostname:
         common.authorize(request, f"{SERVERS}:create:requested_destination")
     request_boot = BootRequest(

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from nimbus.api.compute.common import at_least, links
 from nimbus.compute.aggregates import Details
-from nimbus.compute.service_admin import Hypervisor
+from nimbus.compute.service_admin import Hypervisor, uptime
 from nimbus.compute.zones import ZonedService
 from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import Flavor, KeyPair, ServerGroup
@@ -196,7 +196,7 @@ def hypervisor(
             },
         )
         if at_least(request, "2.88"):
-            body["uptime"] = None
+            body["uptime"] = uptime(found)
         else:
             body.update({name: getattr(node, name) for name in _NODE_TOTALS})
             body.update(

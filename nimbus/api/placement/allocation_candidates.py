@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from nimbus.api.placement import query, views
-from nimbus.api.placement.common import authorize, reading, respond, unexpected, version
+from nimbus.api.placement.common import authorize, db, respond, unexpected, version
 from nimbus.errors import BadRequest
 from nimbus.placement import candidates
 from nimbus.placement.errors import QUERY_BAD_VALUE, QUERY_DUPLICATE_KEY, QUERY_MISSING_VALUE
@@ -162,6 +162,5 @@ def _request(request: Request) -> candidates.Request:
 async def list_candidates(request: Request) -> Response:
     authorize(request, "placement:allocation_candidates:list")
     wanted = _request(request)
-    async with reading(request) as session:
-        result = await candidates.find(session, wanted)
+    result = await candidates.search(db(request), wanted)
     return respond(request, views.candidates(result, version(request)))

@@ -15,6 +15,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,7 +23,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from nimbus.api.common import handler
-from nimbus.api.common.app import json_response
 from nimbus.api.common.body import read_json
 from nimbus.api.common.microversion import Microversions, Version, version_of
 from nimbus.db.base import utcnow
@@ -34,6 +34,7 @@ from nimbus.placement.transactions import serialized
 #: The range this placement speaks (upstream's newest is 1.39).
 VERSIONS = Microversions("placement", Version(1, 0), Version(1, 39))
 LAST_MODIFIED_SINCE = (1, 15)
+JSON = "application/json"
 
 Choice = TypeVar("Choice")
 Model = TypeVar("Model", bound=BaseModel)
@@ -135,7 +136,9 @@ def respond(
     headers = _marked(request, modified)
     if location:
         headers["location"] = location
-    return json_response(body, status=status, headers=headers)
+    # orjson writes the same compact UTF-8 JSON as Starlette's JSONResponse, several
+    # times faster: candidate lists run to hundreds of kilobytes.
+    return Response(orjson.dumps(body), status_code=status, headers=headers, media_type=JSON)
 
 
 def no_body(status: int = 204, *, location: str | None = None) -> Response:

@@ -68,26 +68,29 @@ def resource_class(name: str) -> dict[str, Any]:
 
 def _allocation_requests(result: Result, version: Version) -> list[dict[str, Any]]:
     names, uuids = result.class_names, result.uuids
+    if version < (1, 12):
+        return [
+            {
+                "allocations": [
+                    {
+                        "resource_provider": {"uuid": uuids[p]},
+                        "resources": {names[c]: amount for c, amount in amounts.items()},
+                    }
+                    for p, amounts in candidate.allocations.items()
+                ]
+            }
+            for candidate in result.candidates
+        ]
     rendered = []
+    with_mappings = version >= (1, 34)
     for candidate in result.candidates:
-        by_provider = {
-            uuids[p]: {names[c]: amount for c, amount in amounts.items()}
-            for p, amounts in candidate.allocations.items()
-        }
-        if version < (1, 12):
-            rendered.append(
-                {
-                    "allocations": [
-                        {"resource_provider": {"uuid": uuid}, "resources": resources}
-                        for uuid, resources in by_provider.items()
-                    ]
-                }
-            )
-            continue
         request: dict[str, Any] = {
-            "allocations": {uuid: {"resources": r} for uuid, r in by_provider.items()}
+            "allocations": {
+                uuids[p]: {"resources": {names[c]: amount for c, amount in amounts.items()}}
+                for p, amounts in candidate.allocations.items()
+            }
         }
-        if version >= (1, 34):
+        if with_mappings:
             request["mappings"] = {
                 suffix: [uuids[p] for p in chosen] for suffix, chosen in candidate.mappings.items()
             }
