@@ -193,7 +193,12 @@ async def _concurrently(
     refused), where `work` answers whether placement refused (409)."""
     headers = {**VERSION, "X-Auth-Token": token}
     refused = 0
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # Idle connections are dropped here before uvicorn's 5 s keep-alive timeout: with
+    # both at 5 s (httpx's default), a loaded machine sees requests written onto
+    # connections the server is closing (reset, httpx.ReadError).
+    limits = httpx.Limits(
+        max_connections=clients, max_keepalive_connections=clients, keepalive_expiry=2.0
+    )
 
     async def worker(client: httpx.AsyncClient, share: int) -> None:
         nonlocal refused
@@ -416,7 +421,13 @@ def main() -> None:
             issued = identity.post("/v3/auth/tokens", json=password_auth(env))
             token = issued.headers["x-subject-token"]
         base = running.url("placement")
-        run(options.only, base, token, ServerCpu(running.process.pid), database_url)
+        try:
+            run(options.only, base, token, ServerCpu(running.process.pid), database_url)
+        except BaseException:
+            running.stop()
+            assert running.process.stdout is not None
+            print("server output:", running.process.stdout.read()[:5000], sep="\n")  # the start
+            raise
         for detail, count in REFUSALS.most_common():
             print(f"refused {count} times: {detail}")
     finally:
