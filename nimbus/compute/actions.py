@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import select, update
+from sqlalchemy import String, Text, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.db.base import utcnow
+from nimbus.db.base import UTCDateTime, utcnow
 from nimbus.db.models.cell import InstanceAction, InstanceActionEvent
 from nimbus.errors import NotFound
 
@@ -75,33 +75,34 @@ async def add_event(
     details: str | None = None,
 ) -> None:
     """A finished event of the action `caller` started; nothing if there is no such
-    action (a periodic task acting on its own)."""
-    action_id = await session.scalar(
-        select(InstanceAction.id).where(
-            InstanceAction.request_id == caller["request_id"],
-            InstanceAction.instance_uuid == instance_uuid,
-        )
-    )
-    if action_id is None:
-        return
+    action (a periodic task acting on its own). One INSERT … SELECT finds the action
+    and adds the event, since every build and action writes several."""
     now = utcnow()
-    session.add(
-        InstanceActionEvent(
-            action_id=action_id,
-            event=event,
-            start_time=started,
-            finish_time=now,
-            result=result,
-            host=host,
-            details=details,
-            traceback=details if result == ERROR else None,
-        )
+    action = select(
+        InstanceAction.id,
+        literal(event),
+        literal(started, UTCDateTime()),
+        literal(now, UTCDateTime()),
+        literal(result),
+        literal(host, String()),
+        literal(details, Text()),
+        literal(details if result == ERROR else None, Text()),
+    ).where(
+        InstanceAction.request_id == caller["request_id"],
+        InstanceAction.instance_uuid == instance_uuid,
     )
+    columns = ["action_id", "event", "start_time", "finish_time", "result", "host", "details"]
+    await session.execute(insert(InstanceActionEvent).from_select([*columns, "traceback"], action))
     values: dict[str, Any] = {"updated_at": now}
     if result == ERROR:
         values["message"] = ERROR
     await session.execute(
-        update(InstanceAction).where(InstanceAction.id == action_id).values(**values)
+        update(InstanceAction)
+        .where(
+            InstanceAction.request_id == caller["request_id"],
+            InstanceAction.instance_uuid == instance_uuid,
+        )
+        .values(**values)
     )
 
 

@@ -80,6 +80,8 @@ class ComputeOptions:
         default_factory=lambda: int(_number("NIMBUS_SCHEDULER_HOST_SUBSET_SIZE", 1))
     )
     max_placement_results: int = 1000
+    #: Seconds the scheduler trusts its cached view of hosts (services, aggregates).
+    host_state_ttl: float = 1.0
     #: Builds tried per instance (the first host and its alternates), [scheduler] max_attempts.
     max_attempts: int = field(
         default_factory=lambda: int(_number("NIMBUS_SCHEDULER_MAX_ATTEMPTS", 3))

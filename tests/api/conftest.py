@@ -129,7 +129,11 @@ async def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         fake_local_gb=40,
         report_interval=5,
     )
-    cloud, process = await start_cloud(tmp_path_factory.mktemp("compute"), compute=options)
+    data_dir = tmp_path_factory.mktemp("compute")
+    # A broker of its own: daemons of another module's cloud must never take its casts.
+    cloud, process = await start_cloud(
+        data_dir, compute=options, transport_url=f"inprocess://{data_dir.name}"
+    )
     process.roles = ("conductor", "scheduler", "compute")
     await process.start_daemons()
     yield cloud

@@ -45,11 +45,17 @@ def _agents(cloud: Cloud) -> list[ComputeAgent]:
     return [d for d in cloud.process.daemons if isinstance(d, ComputeAgent)]
 
 
-async def _delete_all(client: Any, uuids: list[str]) -> None:
+async def _delete_all(cloud: Cloud, client: Any, uuids: list[str]) -> None:
     for uuid in uuids:
         await client.delete(f"/v2.1/servers/{uuid}")
     for uuid in uuids:
         await wait_gone(client, uuid)
+    # The conductor frees a deleted server's claims just after the row is gone.
+    for uuid in uuids:
+        for _ in range(200):
+            if not (await _placement(cloud, f"/allocations/{uuid}"))["allocations"]:
+                break
+            await asyncio.sleep(0.01)
 
 
 async def test_concurrent_boots_never_oversubscribe(compute_cloud: Cloud, image: str) -> None:
@@ -82,7 +88,7 @@ async def test_concurrent_boots_never_oversubscribe(compute_cloud: Cloud, image:
                 record = inventory[resource]
                 capacity = (record["total"] - record["reserved"]) * record["allocation_ratio"]
                 assert used <= capacity, (provider["name"], resource, used, capacity)
-        await _delete_all(client, uuids)
+        await _delete_all(compute_cloud, client, uuids)
 
 
 async def test_failed_build_is_rescheduled_to_an_alternate(
@@ -105,7 +111,7 @@ async def test_failed_build_is_rescheduled_to_an_alternate(
             assert "Error" in results and results[-1] == "Success"
             held = await _placement(compute_cloud, f"/allocations/{uuid}")
             assert list(held["allocations"]) == [agents[-1].node_uuid]
-            await _delete_all(client, [uuid])
+            await _delete_all(compute_cloud, client, [uuid])
     finally:
         for agent in broken:
             agent.driver.fail_on.discard("spawn")
@@ -123,7 +129,7 @@ async def test_build_failing_everywhere_ends_in_error(compute_cloud: Cloud, imag
             assert "Exceeded maximum number of retries" in server["fault"]["message"]
             held = await _placement(compute_cloud, f"/allocations/{uuid}")
             assert held["allocations"] == {}
-            await _delete_all(client, [uuid])
+            await _delete_all(compute_cloud, client, [uuid])
     finally:
         for agent in agents:
             agent.driver.fail_on.discard("spawn")
@@ -140,7 +146,7 @@ async def test_no_host_big_enough(compute_cloud: Cloud, image: str) -> None:
             "details": server["fault"]["details"],
         }
         assert (await _placement(compute_cloud, f"/allocations/{uuid}"))["allocations"] == {}
-        await _delete_all(client, [uuid])
+        await _delete_all(compute_cloud, client, [uuid])
 
 
 async def test_anti_affinity_group_spreads_members(compute_cloud: Cloud, image: str) -> None:
@@ -175,4 +181,4 @@ async def test_anti_affinity_group_spreads_members(compute_cloud: Cloud, image: 
         assert len(hosts) == COMPUTE_HOSTS == len(set(hosts))
         assert servers[-1]["status"] == "ERROR"
         assert servers[0]["server_groups"] == [group["id"]]
-        await _delete_all(client, uuids)
+        await _delete_all(compute_cloud, client, uuids)

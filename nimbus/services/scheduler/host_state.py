@@ -1,24 +1,25 @@
 """What the filters and weighers know about each candidate host.
 
-Loaded once per scheduling request for the hosts Placement offered, in a handful of
-queries whatever their number: the compute node and its service, the host's
-aggregates (and their metadata), and, only when the request names a server group or
-same/different-host hints, where those servers run.
+The compute nodes, their services and aggregate metadata come from a short-lived
+cache (`HostCache`); only when the request names a server group or same/different
+host hints are those servers' hosts queried.
 """
 
 from __future__ import annotations
 
 import platform
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.compute import hosts as host_records
 from nimbus.compute import zones
 from nimbus.compute.placement_client import Allocations
 from nimbus.compute.request_spec import Spec, hint_list
+from nimbus.db.base import utcnow
 from nimbus.db.models.cell import ComputeNode, Instance, Service
 from nimbus.db.models.compute import (
     AggregateHost,
@@ -71,51 +72,98 @@ class Context:
     different_hosts: set[str] = field(default_factory=set)
 
 
-async def load(
-    session: AsyncSession,
-    offers: dict[str, Allocations],
-    capacity: dict[str, dict[str, float]],
-    down_time: float,
-) -> list[HostState]:
-    """HostStates of the compute nodes whose provider uuids are `offers`' keys."""
-    rows = await session.execute(
-        select(ComputeNode, Service)
-        .outerjoin(Service, Service.id == ComputeNode.service_id)
-        .where(ComputeNode.uuid.in_(list(offers)))
-    )
-    result = []
-    for node, service in rows.all():
-        free = capacity.get(node.uuid, {})
-        result.append(
-            HostState(
-                host=node.host,
-                node=node.hypervisor_hostname,
-                node_uuid=node.uuid,
-                allocations=offers[node.uuid],
-                enabled=service is not None and not service.disabled,
-                up=service is not None and host_records.is_up(service, down_time),
-                hypervisor_type=node.hypervisor_type,
-                free_ram_mb=free.get("MEMORY_MB", 0),
-                free_vcpus=free.get("VCPU", 0),
-                free_disk_gb=free.get("DISK_GB", 0),
+@dataclass(frozen=True)
+class _Node:
+    """What the cache keeps of a compute node and its service."""
+
+    uuid: str
+    host: str
+    node: str
+    hypervisor_type: str
+    enabled: bool
+    forced_down: bool
+    last_seen_up: datetime | None
+
+
+class HostCache:
+    """Every compute node with its service and aggregate metadata, re-read at most
+    every `ttl` seconds: they change rarely (a host added, disabled, put in an
+    aggregate), while every boot needs them. A disabled or dead host may so take
+    builds for up to `ttl` seconds more; the agent's own checks and rescheduling
+    cover that window, as they cover Nova's."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl = ttl
+        self._loaded_at = -ttl
+        self._nodes: dict[str, _Node] = {}
+        self._metadata: dict[str, dict[str, set[str]]] = {}
+
+    async def _refresh(self, session: AsyncSession) -> None:
+        now = time.monotonic()
+        if now - self._loaded_at < self.ttl:
+            return
+        rows = await session.execute(
+            select(
+                ComputeNode.uuid,
+                ComputeNode.host,
+                ComputeNode.hypervisor_hostname,
+                ComputeNode.hypervisor_type,
+                Service.disabled,
+                Service.forced_down,
+                Service.last_seen_up,
+            ).outerjoin(Service, Service.id == ComputeNode.service_id)
+        )
+        self._nodes = {
+            uuid: _Node(uuid, host, node, kind, disabled is False, bool(forced), seen)
+            for uuid, host, node, kind, disabled, forced, seen in rows.all()
+        }
+        metadata = await session.execute(
+            select(AggregateHost.host, AggregateMetadata.key, AggregateMetadata.value).join(
+                AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id
             )
         )
-    await _add_aggregates(session, result)
-    return result
+        by_host: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for host, key, value in metadata.all():
+            by_host[host][key].add(value)
+        self._metadata = {host: dict(values) for host, values in by_host.items()}
+        self._loaded_at = now
 
-
-async def _add_aggregates(session: AsyncSession, states: list[HostState]) -> None:
-    names = [s.host for s in states]
-    rows = await session.execute(
-        select(AggregateHost.host, AggregateMetadata.key, AggregateMetadata.value)
-        .join(AggregateMetadata, AggregateMetadata.aggregate_id == AggregateHost.aggregate_id)
-        .where(AggregateHost.host.in_(names))
-    )
-    by_host: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for host, key, value in rows.all():
-        by_host[host][key].add(value)
-    for state in states:
-        state.metadata = dict(by_host.get(state.host, {}))
+    async def load(
+        self,
+        session: AsyncSession,
+        offers: dict[str, Allocations],
+        capacity: dict[str, dict[str, float]],
+        down_time: float,
+    ) -> list[HostState]:
+        """HostStates of the compute nodes whose provider uuids are `offers`' keys, in
+        Placement's order (provider creation order), which breaks ties between equal
+        weights."""
+        await self._refresh(session)
+        cutoff = utcnow() - timedelta(seconds=down_time)
+        result = []
+        for uuid, allocations in offers.items():
+            node = self._nodes.get(uuid)
+            if node is None:
+                continue  # a provider that is no compute node (yet)
+            free = capacity.get(uuid, {})
+            result.append(
+                HostState(
+                    host=node.host,
+                    node=node.node,
+                    node_uuid=uuid,
+                    allocations=allocations,
+                    enabled=node.enabled,
+                    up=not node.forced_down
+                    and node.last_seen_up is not None
+                    and node.last_seen_up >= cutoff,
+                    hypervisor_type=node.hypervisor_type,
+                    free_ram_mb=free.get("MEMORY_MB", 0),
+                    free_vcpus=free.get("VCPU", 0),
+                    free_disk_gb=free.get("DISK_GB", 0),
+                    metadata=self._metadata.get(node.host, {}),
+                )
+            )
+        return result
 
 
 async def context(session: AsyncSession, spec: Spec) -> Context:

@@ -60,6 +60,7 @@ class SchedulerService(Service):
         super().__init__(deps, host)
         self._filters = filters.by_names(deps.options.filters)
         self._weighers = weighers.by_names(deps.options.weighers, deps.options.strategy)
+        self._hosts = host_state.HostCache(deps.options.host_state_ttl)
 
     async def select_destinations(
         self,
@@ -98,7 +99,7 @@ class SchedulerService(Service):
         proposals = {offer.root: offer.allocations for offer in offers}
         free = {offer.root: offer.free for offer in offers}
         async with self._db.reader() as session:
-            states = await host_state.load(session, proposals, free, self._deps.service_down_time)
+            states = await self._hosts.load(session, proposals, free, self._deps.service_down_time)
         force = spec.get("force_host")
         return [s for s in states if s.host not in exclude and (not force or s.host == force)]
 
