@@ -87,6 +87,8 @@ class Booted:
     instances: list[Instance]
     reservation_id: str
     admin_password: str
+    #: The request spec every instance of the boot shares (sent to the conductor).
+    spec: dict[str, Any] = field(default_factory=dict)
 
 
 def generate_password(length: int = 12) -> str:
@@ -252,7 +254,8 @@ async def create(session: AsyncSession, boot: BootRequest, who: Who) -> Booted:
         for index in range(count)
     ]
     await session.flush()
-    return Booted(created, reservation, boot.admin_password or generate_password())
+    password = boot.admin_password or generate_password()
+    return Booted(created, reservation, password, dict(spec))
 
 
 async def _write_one(

@@ -151,36 +151,52 @@ async def resize(session: AsyncSession, instance: Instance, flavor_ref: str, who
     )
 
 
-def _resized(instance: Instance, action: str) -> None:
+async def _end_resize(
+    session: AsyncSession,
+    instance: Instance,
+    who: Who,
+    action: str,
+    task_state: str,
+    method: str,
+    host: str | None,
+) -> Cast:
+    """Confirm or revert: only a resized server (with its migration) may."""
+    check_unlocked(instance, who)
     instances.check_state(instance, action, (states.RESIZED,))
     if not (instance.system_metadata or {}).get("migration_uuid"):
         raise BadRequest("Instance has not been resized.")
+    await instances.start_task(session, instance, action, task_state, (states.RESIZED,))
+    actions.start(session, instance.uuid, action, who.caller())
+    return Cast(
+        "compute", method, host, {"instance": instances.record(instance), "caller": who.caller()}
+    )
 
 
 async def confirm_resize(session: AsyncSession, instance: Instance, who: Who) -> Cast:
-    check_unlocked(instance, who)
-    _resized(instance, actions.CONFIRM_RESIZE)
-    await instances.start_task(
-        session, instance, actions.CONFIRM_RESIZE, states.RESIZE_CONFIRMING, (states.RESIZED,)
-    )
-    actions.start(session, instance.uuid, actions.CONFIRM_RESIZE, who.caller())
+    """Confirm on the source host, which drops the old guest."""
     source = (instance.system_metadata or {}).get("source_host") or instance.host
-    return Cast(
-        "compute",
+    return await _end_resize(
+        session,
+        instance,
+        who,
+        actions.CONFIRM_RESIZE,
+        states.RESIZE_CONFIRMING,
         "confirm_resize",
         source,
-        {"instance": instances.record(instance), "caller": who.caller()},
     )
 
 
 async def revert_resize(session: AsyncSession, instance: Instance, who: Who) -> Cast:
-    check_unlocked(instance, who)
-    _resized(instance, actions.REVERT_RESIZE)
-    await instances.start_task(
-        session, instance, actions.REVERT_RESIZE, states.RESIZE_REVERTING, (states.RESIZED,)
+    """Revert on the destination (the server's host now), which drops the new guest."""
+    return await _end_resize(
+        session,
+        instance,
+        who,
+        actions.REVERT_RESIZE,
+        states.RESIZE_REVERTING,
+        "revert_resize",
+        instance.host,
     )
-    actions.start(session, instance.uuid, actions.REVERT_RESIZE, who.caller())
-    return _to_host(instance, "revert_resize", who)
 
 
 async def rebuild(

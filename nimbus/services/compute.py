@@ -16,7 +16,7 @@ import asyncio
 import logging
 import tempfile
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -258,63 +258,101 @@ class ComputeAgent(Service):
                 # Deleted while it was spawning: the delete already freed its claims.
                 await self.driver.destroy(uuid)
 
-    async def terminate_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+    async def _act(
+        self,
+        instance: dict[str, Any],
+        caller: Caller,
+        event_name: str,
+        work: Callable[[], Awaitable[object]],
+        report: Callable[[Event], Awaitable[object]],
+        *,
+        error_state: bool = True,
+    ) -> bool:
+        """The shape of every action: under the instance's lock, `work` (the driver
+        calls), then `report` the outcome with its event; a failure instead ends the
+        task with a fault (and ERROR where Nova puts the server in ERROR)."""
         uuid = instance["uuid"]
-        event = events.begin("compute_terminate_instance", self.host)
+        event = events.begin(event_name, self.host)
         async with self._locked(uuid):
             try:
-                await self.driver.destroy(uuid)
+                await work()
             except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor("instance_destroyed", uuid=uuid, caller=caller, event=event)
+                LOG.warning("%s of %s failed on %s: %s", event_name, uuid, self.host, error)
+                values: dict[str, Any] = {"task_state": None}
+                if error_state:
+                    values["vm_state"] = states.ERROR
+                await self._conductor(
+                    "instance_update",
+                    uuid=uuid,
+                    values=values,
+                    caller=caller,
+                    event=events.failed(event, error),
+                    fault=str(error) or type(error).__name__,
+                )
+                return False
+            await report(event)
+            return True
 
-    async def _failed(
+    def _settle(
         self,
-        uuid: str,
+        instance: dict[str, Any],
         caller: Caller,
-        event: Event,
-        error: BaseException,
+        values: dict[str, Any],
+        task_states: list[str | None] | None,
         *,
-        error_state: bool,
-    ) -> None:
-        """An action failed: its task is over, with a fault (and ERROR where Nova)."""
-        LOG.warning("%s of %s failed on %s: %s", event["name"], uuid, self.host, error)
-        values: dict[str, Any] = {"task_state": None}
-        if error_state:
-            values["vm_state"] = states.ERROR
-        await self._conductor(
-            "instance_update",
-            uuid=uuid,
-            values=values,
-            caller=caller,
-            event=events.failed(event, error),
-            fault=str(error) or type(error).__name__,
+        launched: bool = False,
+    ) -> Callable[[Event], Awaitable[object]]:
+        """A `report` that asks the conductor to apply `values` while the instance's
+        task is still one of `task_states`."""
+
+        def report(event: Event) -> Awaitable[object]:
+            return self._conductor(
+                "instance_update",
+                uuid=instance["uuid"],
+                values=values,
+                caller=caller,
+                event=event,
+                task_states=task_states,
+                launched=launched,
+            )
+
+        return report
+
+    def _conductor_call(
+        self, method: str, instance: dict[str, Any], caller: Caller
+    ) -> Callable[[Event], Awaitable[object]]:
+        """A `report` that hands the outcome to a conductor method of its own."""
+
+        def report(event: Event) -> Awaitable[object]:
+            return self._conductor(method, uuid=instance["uuid"], caller=caller, event=event)
+
+        return report
+
+    async def terminate_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        await self._act(
+            instance,
+            caller,
+            "compute_terminate_instance",
+            lambda: self.driver.destroy(instance["uuid"]),
+            self._conductor_call("instance_destroyed", instance, caller),
         )
 
     # --- power actions --------------------------------------------------------------------
 
     async def _power(self, action: _PowerAction, instance: dict[str, Any], caller: Caller) -> None:
-        uuid = instance["uuid"]
-        event = events.begin(action.event, self.host)
-        async with self._locked(uuid):
-            try:
-                await getattr(self.driver, action.operation)(uuid)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=action.error_on_failure)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={
-                    "vm_state": action.vm_state,
-                    "task_state": None,
-                    "power_state": action.power_state,
-                },
-                caller=caller,
-                event=event,
-                task_states=list(action.task_states),
-            )
+        values = {
+            "vm_state": action.vm_state,
+            "task_state": None,
+            "power_state": action.power_state,
+        }
+        await self._act(
+            instance,
+            caller,
+            action.event,
+            lambda: getattr(self.driver, action.operation)(instance["uuid"]),
+            self._settle(instance, caller, values, list(action.task_states)),
+            error_state=action.error_on_failure,
+        )
 
     async def stop_instance(self, instance: dict[str, Any], caller: Caller) -> None:
         await self._power(_STOP, instance, caller)
@@ -335,26 +373,18 @@ class ComputeAgent(Service):
         await self._power(_RESUME, instance, caller)
 
     async def reboot_instance(self, instance: dict[str, Any], caller: Caller, hard: bool) -> None:
-        uuid = instance["uuid"]
-        event = events.begin("compute_reboot_instance", self.host)
-        async with self._locked(uuid):
-            try:
-                await self.driver.reboot(uuid, hard=hard)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={
-                    "vm_state": states.ACTIVE,
-                    "task_state": None,
-                    "power_state": states.RUNNING,
-                },
-                caller=caller,
-                event=event,
-                task_states=[states.REBOOTING, states.REBOOTING_HARD],
-            )
+        await self._act(
+            instance,
+            caller,
+            "compute_reboot_instance",
+            lambda: self.driver.reboot(instance["uuid"], hard=hard),
+            self._settle(
+                instance,
+                caller,
+                {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING},
+                [states.REBOOTING, states.REBOOTING_HARD],
+            ),
+        )
 
     # --- rebuild, snapshot, console -------------------------------------------------------
 
@@ -364,52 +394,44 @@ class ComputeAgent(Service):
         """A new guest from the (new) image in place of the old one; a stopped server
         is stopped again afterwards, as Nova does."""
         uuid = instance["uuid"]
-        event = events.begin("compute_rebuild_instance", self.host)
         stopped = instance["vm_state"] == states.STOPPED
-        async with self._locked(uuid):
-            try:
-                await self.driver.destroy(uuid)
-                await self.driver.spawn(Guest.of(instance, admin_password=admin_password))
-                if stopped:
-                    await self.driver.power_off(uuid)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={
-                    "vm_state": states.STOPPED if stopped else states.ACTIVE,
-                    "task_state": None,
-                    "power_state": states.SHUTDOWN if stopped else states.RUNNING,
-                },
-                caller=caller,
-                event=event,
-                task_states=[states.REBUILDING],
-                launched=True,
-            )
+
+        async def work() -> None:
+            await self.driver.destroy(uuid)
+            await self.driver.spawn(Guest.of(instance, admin_password=admin_password))
+            if stopped:
+                await self.driver.power_off(uuid)
+
+        values = {
+            "vm_state": states.STOPPED if stopped else states.ACTIVE,
+            "task_state": None,
+            "power_state": states.SHUTDOWN if stopped else states.RUNNING,
+        }
+        report = self._settle(instance, caller, values, [states.REBUILDING], launched=True)
+        await self._act(instance, caller, "compute_rebuild_instance", work, report)
 
     async def snapshot_instance(
         self, instance: dict[str, Any], caller: Caller, image_id: str
     ) -> None:
-        """The guest's disk becomes the data of the queued image `image_id`."""
-        uuid = instance["uuid"]
-        event = events.begin("compute_snapshot_instance", self.host)
-        async with self._locked(uuid):
+        """The guest's disk becomes the data of the queued image `image_id`; a failed
+        snapshot leaves no image behind (as Nova deletes it from Glance)."""
+
+        async def work() -> None:
             try:
-                await self._upload_snapshot(uuid, image_id)
-            except Exception as error:
+                await self._upload_snapshot(instance["uuid"], image_id)
+            except Exception:
                 await self._drop_image(image_id)
-                await self._failed(uuid, caller, event, error, error_state=False)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={"task_state": None},
-                caller=caller,
-                event=event,
-                task_states=[states.IMAGE_SNAPSHOT, states.IMAGE_SNAPSHOT_PENDING],
-            )
+                raise
+
+        report = self._settle(
+            instance,
+            caller,
+            {"task_state": None},
+            [states.IMAGE_SNAPSHOT, states.IMAGE_SNAPSHOT_PENDING],
+        )
+        await self._act(
+            instance, caller, "compute_snapshot_instance", work, report, error_state=False
+        )
 
     async def _upload_snapshot(self, uuid: str, image_id: str) -> None:
         store = self._deps.image_store
@@ -426,7 +448,6 @@ class ComputeAgent(Service):
             await upload.receive(self._db, store, image, _chunks(path), SNAPSHOT_CAP)
 
     async def _drop_image(self, image_id: str) -> None:
-        """A failed snapshot leaves no image behind (as Nova deletes it from Glance)."""
         with suppress(Exception):
             async with self._db.transaction() as session:
                 image = await session.get(Image, image_id)
@@ -446,106 +467,92 @@ class ComputeAgent(Service):
         self, instance: dict[str, Any], destination: dict[str, str], caller: Caller
     ) -> None:
         """Source half: stop the guest, hand its disk over, let the destination finish."""
-        uuid = instance["uuid"]
-        event = events.begin("compute_resize_instance", self.host)
-        async with self._locked(uuid):
-            try:
-                await self.driver.migrate_disk_and_power_off(uuid, destination["host"])
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={"task_state": states.RESIZE_MIGRATED},
-                caller=caller,
-                event=event,
-                task_states=[states.RESIZE_MIGRATING],
-            )
-        await self._bus.cast(
-            "compute",
-            "finish_resize",
-            server=destination["host"],
-            instance=instance,
-            node=destination["node"],
-            caller=caller,
+        moved = await self._act(
+            instance,
+            caller,
+            "compute_resize_instance",
+            lambda: self.driver.migrate_disk_and_power_off(instance["uuid"], destination["host"]),
+            self._settle(
+                instance,
+                caller,
+                {"task_state": states.RESIZE_MIGRATED},
+                [states.RESIZE_MIGRATING],
+            ),
         )
+        if moved:
+            await self._bus.cast(
+                "compute",
+                "finish_resize",
+                server=destination["host"],
+                instance=instance,
+                node=destination["node"],
+                caller=caller,
+            )
 
     async def finish_resize(self, instance: dict[str, Any], node: str, caller: Caller) -> None:
         """Destination half: the guest with its new flavor; the server waits in
         VERIFY_RESIZE for the user to confirm or revert."""
-        uuid = instance["uuid"]
-        event = events.begin("compute_finish_resize", self.host)
         flavors = instance["flavor"]
         power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
         guest = Guest.of({**instance, "flavor": {"current": flavors["new"]}})
-        async with self._locked(uuid):
-            try:
-                await self.driver.finish_migration(guest, power_on=power_on)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor(
-                "instance_update",
-                uuid=uuid,
-                values={
-                    "vm_state": states.RESIZED,
-                    "task_state": None,
-                    "power_state": states.RUNNING if power_on else states.SHUTDOWN,
-                    "host": self.host,
-                    "node": node,
-                    "flavor": {**flavors, "current": flavors["new"]},
-                    **instances.size_columns(flavors["new"]),
-                },
-                caller=caller,
-                event=event,
-                task_states=[states.RESIZE_MIGRATED],
-            )
+        values = {
+            "vm_state": states.RESIZED,
+            "task_state": None,
+            "power_state": states.RUNNING if power_on else states.SHUTDOWN,
+            "host": self.host,
+            "node": node,
+            "flavor": {**flavors, "current": flavors["new"]},
+            **instances.size_columns(flavors["new"]),
+        }
+        await self._act(
+            instance,
+            caller,
+            "compute_finish_resize",
+            lambda: self.driver.finish_migration(guest, power_on=power_on),
+            self._settle(instance, caller, values, [states.RESIZE_MIGRATED]),
+        )
 
     async def confirm_resize(self, instance: dict[str, Any], caller: Caller) -> None:
         """On the source: forget the old guest."""
-        uuid = instance["uuid"]
-        event = events.begin("compute_confirm_resize", self.host)
-        async with self._locked(uuid):
-            try:
-                await self.driver.confirm_migration(uuid)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor("resize_confirmed", uuid=uuid, caller=caller, event=event)
+        await self._act(
+            instance,
+            caller,
+            "compute_confirm_resize",
+            lambda: self.driver.confirm_migration(instance["uuid"]),
+            self._conductor_call("resize_confirmed", instance, caller),
+        )
 
     async def revert_resize(self, instance: dict[str, Any], caller: Caller) -> None:
         """On the destination: drop the new guest, let the source bring the old one back."""
-        uuid = instance["uuid"]
-        event = events.begin("compute_revert_resize", self.host)
         source = instance["system_metadata"].get("source_host", self.host)
-        async with self._locked(uuid):
-            try:
-                if source != self.host:
-                    await self.driver.destroy(uuid)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor(
-                "instance_update", uuid=uuid, values={}, caller=caller, event=event
-            )
-        await self._bus.cast(
-            "compute", "finish_revert_resize", server=source, instance=instance, caller=caller
+
+        async def work() -> None:
+            if source != self.host:
+                await self.driver.destroy(instance["uuid"])
+
+        dropped = await self._act(
+            instance,
+            caller,
+            "compute_revert_resize",
+            work,
+            self._settle(instance, caller, {}, None),
         )
+        if dropped:
+            await self._bus.cast(
+                "compute", "finish_revert_resize", server=source, instance=instance, caller=caller
+            )
 
     async def finish_revert_resize(self, instance: dict[str, Any], caller: Caller) -> None:
-        uuid = instance["uuid"]
-        event = events.begin("compute_finish_revert_resize", self.host)
         flavors = instance["flavor"]
         power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
         guest = Guest.of({**instance, "flavor": {"current": flavors.get("old")}})
-        async with self._locked(uuid):
-            try:
-                await self.driver.finish_revert_migration(guest, power_on=power_on)
-            except Exception as error:
-                await self._failed(uuid, caller, event, error, error_state=True)
-                return
-            await self._conductor("resize_reverted", uuid=uuid, caller=caller, event=event)
+        await self._act(
+            instance,
+            caller,
+            "compute_finish_revert_resize",
+            lambda: self.driver.finish_revert_migration(guest, power_on=power_on),
+            self._conductor_call("resize_reverted", instance, caller),
+        )
 
 
 async def _chunks(path: Path) -> AsyncIterator[bytes]:

@@ -135,21 +135,32 @@ class ConductorService(Service):
     def _placement(self):  # type: ignore[no-untyped-def]
         return self._deps.placement
 
+    async def _schedule(self, spec: Any, uuids: list[str], **options: Any) -> Any:
+        """The scheduler's destinations (RemoteError "NoValidHost" when there are none)."""
+        return await self._bus.call(
+            "scheduler",
+            "select_destinations",
+            timeout=self._options.rpc_timeout,
+            spec=dict(spec),
+            instance_uuids=uuids,
+            **options,
+        )
+
     # --- builds -------------------------------------------------------------------------
 
-    async def build_instances(self, instance_uuids: list[str], caller: Caller) -> None:
-        """Schedule the instances of one boot request and cast each build to its host."""
+    async def build_instances(
+        self, instance_uuids: list[str], caller: Caller, spec: dict[str, Any] | None = None
+    ) -> None:
+        """Schedule the instances of one boot request and cast each build to its host.
+
+        The API sends the request spec along (as Nova does), sparing a read per boot;
+        without it, the stored one is used."""
         event = events.begin(SCHEDULE_EVENT, None)
-        async with self._db.reader() as session:
-            spec = await request_spec.load(session, instance_uuids[0])
+        if spec is None:
+            async with self._db.reader() as session:
+                spec = dict(await request_spec.load(session, instance_uuids[0]))
         try:
-            chosen = await self._bus.call(
-                "scheduler",
-                "select_destinations",
-                timeout=self._options.rpc_timeout,
-                spec=dict(spec),
-                instance_uuids=instance_uuids,
-            )
+            chosen = await self._schedule(spec, instance_uuids)
         except RemoteError as error:
             message = error.message if error.exc_type == "NoValidHost" else str(error)
             for uuid in instance_uuids:
@@ -170,24 +181,21 @@ class ConductorService(Service):
         host = destination["host"]
         async with self._db.transaction() as session:
             instance = await session.scalar(select(Instance).where(Instance.uuid == uuid))
-            placed = await instances.transition(
-                session,
-                uuid,
-                {
-                    "host": host,
-                    "node": destination["node"],
-                    "launched_on": host,
-                    "task_state": states.SPAWNING,
-                    "availability_zone": (instance.availability_zone if instance else None)
-                    or destination["zone"],
-                },
-                vm_states=[states.BUILDING],
+            placement = {
+                "host": host,
+                "node": destination["node"],
+                "launched_on": host,
+                "task_state": states.SPAWNING,
+                "availability_zone": (instance.availability_zone if instance else None)
+                or destination["zone"],
+            }
+            placed = instance is not None and await instances.transition(
+                session, uuid, placement, vm_states=[states.BUILDING]
             )
             if placed and event is not None:
                 await events.save(session, uuid, caller, event)
             if placed:
-                await session.refresh(instance)
-                record = instances.record(instance)
+                record = {**instances.record(instance), **placement}
         if not placed:
             # Deleted while it was being scheduled: nothing will run, free the claim.
             await self._placement.release(uuid)
@@ -268,15 +276,7 @@ class ConductorService(Service):
         spec["flavor"] = flavor["new"]
         exclude = [] if self._options.allow_resize_to_same_host else [instance.host]
         try:
-            chosen = await self._bus.call(
-                "scheduler",
-                "select_destinations",
-                timeout=self._options.rpc_timeout,
-                spec=dict(spec),
-                instance_uuids=[uuid],
-                exclude_hosts=exclude,
-                claim=False,
-            )
+            chosen = await self._schedule(spec, [uuid], exclude_hosts=exclude, claim=False)
         except RemoteError as error:
             await self._resize_refused(uuid, caller, events.failed(event, error.message))
             return
@@ -357,65 +357,54 @@ class ConductorService(Service):
             faults.add(session, uuid, event["details"] or "No valid host was found.", code=400)
             await events.save(session, uuid, caller, event)
 
-    async def resize_confirmed(self, uuid: str, caller: Caller, event: Event) -> None:
-        """The source dropped the old guest: free the migration's claim, settle."""
-        async with self._db.transaction() as session:
+    async def _finish_resize(
+        self, uuid: str, caller: Caller, event: Event, *, reverted: bool
+    ) -> None:
+        """Settle a confirmed or reverted resize: the migration's bookkeeping leaves the
+        instance, which takes back its old vm_state and keeps one flavor — the new one
+        (confirmed; the migration's claim on the source is freed) or the old one with
+        the source host (reverted; the migration's claim moves back to the instance)."""
+        async with self._db.reader() as session:
             instance = await instances.get(session, uuid)
-            meta = dict(instance.system_metadata or {})
-            migration = meta.pop("migration_uuid", None)
-            old_vm_state = meta.pop("old_vm_state", states.ACTIVE)
-            for key in ("source_host", "source_node"):
-                meta.pop(key, None)
-            current = (instance.flavor or {}).get("current")
-            await instances.transition(
-                session,
-                uuid,
-                {
-                    "vm_state": old_vm_state,
-                    "task_state": None,
-                    "flavor": {"current": current},
-                    "system_metadata": meta,
-                },
-                vm_states=[states.RESIZED],
+        meta = dict(instance.system_metadata or {})
+        migration = meta.pop("migration_uuid", None)
+        old_vm_state = meta.pop("old_vm_state", states.ACTIVE)
+        host = meta.pop("source_host", instance.host)
+        node = meta.pop("source_node", instance.node)
+        flavors = instance.flavor or {}
+        values: dict[str, Any] = {
+            "vm_state": old_vm_state,
+            "task_state": None,
+            "system_metadata": meta,
+            "flavor": {"current": flavors.get("current")},
+        }
+        if reverted:
+            old = flavors.get("old") or flavors.get("current")
+            running = old_vm_state == states.ACTIVE
+            values.update(
+                host=host,
+                node=node,
+                power_state=states.RUNNING if running else states.SHUTDOWN,
+                flavor={"current": old},
+                **instances.size_columns(old),
             )
+            if migration:
+                held = await self._placement.allocations_of(migration)
+                owner = Owner(instance.project_id, instance.user_id)
+                await self._undo_move(uuid, migration, held, owner)
+        async with self._db.transaction() as session:
+            await instances.transition(session, uuid, values, vm_states=[states.RESIZED])
             await events.save(session, uuid, caller, event)
-        if migration:
+        if migration and not reverted:
             await self._placement.release(migration)
 
+    async def resize_confirmed(self, uuid: str, caller: Caller, event: Event) -> None:
+        """The source dropped the old guest."""
+        await self._finish_resize(uuid, caller, event, reverted=False)
+
     async def resize_reverted(self, uuid: str, caller: Caller, event: Event) -> None:
-        """The source runs the old guest again: claims back, old flavor and host."""
-        async with self._db.transaction() as session:
-            instance = await instances.get(session, uuid)
-            meta = dict(instance.system_metadata or {})
-            migration = meta.pop("migration_uuid", None)
-            old_vm_state = meta.pop("old_vm_state", states.ACTIVE)
-            host, node = (
-                meta.pop("source_host", instance.host),
-                meta.pop("source_node", instance.node),
-            )
-        owner = Owner(instance.project_id, instance.user_id)
-        if migration:
-            held = await self._placement.allocations_of(migration)
-            await self._undo_move(uuid, migration, held, owner)
-        old = (instance.flavor or {}).get("old") or (instance.flavor or {}).get("current")
-        async with self._db.transaction() as session:
-            await instances.transition(
-                session,
-                uuid,
-                {
-                    "vm_state": old_vm_state,
-                    "task_state": None,
-                    "host": host,
-                    "node": node,
-                    "power_state": states.RUNNING
-                    if old_vm_state == states.ACTIVE
-                    else states.SHUTDOWN,
-                    "flavor": {"current": old},
-                    "system_metadata": meta,
-                    **instances.size_columns(old),
-                },
-            )
-            await events.save(session, uuid, caller, event)
+        """The source runs the old guest again."""
+        await self._finish_resize(uuid, caller, event, reverted=True)
 
     # --- rebuild ------------------------------------------------------------------------
 

@@ -99,3 +99,27 @@ async def test_delete_frees_the_claim(compute_cloud: Cloud, image: str) -> None:
         placement.headers["X-Auth-Token"] = await compute_cloud.admin_token()
         held = ok(await placement.get(f"/allocations/{uuid}"))
     assert held["allocations"] == {}
+
+
+async def test_agents_register_beat_and_report_inventory(compute_cloud: Cloud) -> None:
+    from sqlalchemy import select
+
+    from nimbus.db.models.cell import Service
+    from nimbus.services.compute import ComputeAgent
+
+    agents = [d for d in compute_cloud.process.daemons if isinstance(d, ComputeAgent)]
+    async with compute_cloud.process.db.reader() as session:
+        rows = (await session.scalars(select(Service))).all()
+    binaries = sorted(r.binary for r in rows)
+    assert binaries.count("nova-compute") == len(agents) == 3
+    assert "nova-conductor" in binaries and "nova-scheduler" in binaries
+    assert all(r.last_seen_up is not None for r in rows)
+    async with compute_cloud.client("placement") as placement:
+        placement.headers["X-Auth-Token"] = await compute_cloud.admin_token()
+        for agent in agents:
+            inventory = ok(
+                await placement.get(f"/resource_providers/{agent.node_uuid}/inventories")
+            )
+            vcpu, ram = inventory["inventories"]["VCPU"], inventory["inventories"]["MEMORY_MB"]
+            assert (vcpu["total"], vcpu["allocation_ratio"]) == (4, 4.0)
+            assert (ram["total"], ram["reserved"]) == (4096 + 512, 512)

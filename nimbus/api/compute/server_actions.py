@@ -16,7 +16,7 @@ from starlette.responses import Response
 from nimbus.api.common.app import json_response
 from nimbus.api.common.body import read_json
 from nimbus.api.compute import common, server_schemas
-from nimbus.api.compute.server_common import send, server_of, who
+from nimbus.api.compute.server_common import column_updates, send, server_of, who
 from nimbus.api.compute.servers import render
 from nimbus.compute import boot, instances, lifecycle
 from nimbus.compute.boot import Who
@@ -72,19 +72,7 @@ async def _unlock(session, server, body, caller, request):  # type: ignore[no-un
 async def _rebuild(session, server, body, caller, request):  # type: ignore[no-untyped-def]
     rebuild = common.validate(server_schemas.Rebuild, body)
     server_schemas.refuse_newer(body, common.version(request), server_schemas.REBUILD_FIELDS_SINCE)
-    updates: dict[str, Any] = {}
-    if rebuild.name is not None:
-        updates["display_name"] = rebuild.name
-    if "description" in body:
-        updates["display_description"] = rebuild.description
-    if "accessIPv4" in body:
-        updates["access_ip_v4"] = rebuild.accessIPv4
-    if "accessIPv6" in body:
-        updates["access_ip_v6"] = rebuild.accessIPv6
-    if "user_data" in body:
-        updates["user_data"] = rebuild.user_data
-    if rebuild.hostname is not None:
-        updates["hostname"] = rebuild.hostname
+    updates = column_updates(body, rebuild)
     password = rebuild.adminPass or boot.generate_password()
     request.state.admin_password = password
     return await lifecycle.rebuild(

@@ -4,6 +4,7 @@ it, finding a server the caller may see, and sending a cast after the commit."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,3 +76,27 @@ def moment_param(request: Request, name: str) -> datetime | None:
     except ValueError:
         raise BadRequest(f"Invalid filter field: {name}.") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+#: Body fields of an update or rebuild → the instance columns they set.
+_COLUMNS = {
+    "name": "display_name",
+    "description": "display_description",
+    "accessIPv4": "access_ip_v4",
+    "accessIPv6": "access_ip_v6",
+    "hostname": "hostname",
+    "user_data": "user_data",
+}
+#: Fields that may not be set to null (name and hostname only change, never clear).
+_NOT_NULL = frozenset({"name", "hostname"})
+
+
+def column_updates(given: dict[str, Any], parsed: Any) -> dict[str, Any]:
+    """The instance columns a (validated) update or rebuild body changes."""
+    updates = {}
+    for field, column in _COLUMNS.items():
+        if field in given and hasattr(parsed, field):
+            value = getattr(parsed, field)
+            if value is not None or field not in _NOT_NULL:
+                updates[column] = value
+    return updates

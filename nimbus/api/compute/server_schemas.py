@@ -13,6 +13,7 @@ import base64
 import binascii
 import ipaddress
 import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictInt
@@ -32,38 +33,24 @@ from nimbus.errors import BadRequest
 USER_DATA_MAX = 65535
 
 
-def _base64(value: str | None) -> str | None:
-    if value is None:
+def _format(name: str, parse: Callable[[str], object]) -> AfterValidator:
+    """A string in jsonschema's `format` `name`, checked by `parse` (which raises
+    ValueError on a bad value), refused in the validator's words."""
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            parse(value)
+        except (binascii.Error, ValueError):
+            raise ValueError(f"'{value}' is not a '{name}'") from None
         return value
-    try:
-        base64.b64decode("".join(value.split()), validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"'{value}' is not a 'base64'") from None
-    return value
+
+    return AfterValidator(check)
 
 
-def _uuid(value: str) -> str:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a 'uuid'") from None
-    return value
-
-
-def _ipv4(value: str) -> str:
-    try:
-        ipaddress.IPv4Address(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a 'ipv4'") from None
-    return value
-
-
-def _ipv6(value: str) -> str:
-    try:
-        ipaddress.IPv6Address(value)
-    except ValueError:
-        raise ValueError(f"'{value}' is not a 'ipv6'") from None
-    return value
+def _decode_base64(value: str) -> bytes:
+    return base64.b64decode("".join(value.split()), validate=True)
 
 
 def _tag(value: str) -> str:
@@ -78,10 +65,10 @@ def _flavor_ref(value: Any) -> Any:
     return value
 
 
-UserData = Annotated[str | None, Field(max_length=USER_DATA_MAX), AfterValidator(_base64)]
-Uuid = Annotated[str, AfterValidator(_uuid)]
-IPv4 = Annotated[str, AfterValidator(_ipv4)]
-IPv6 = Annotated[str, AfterValidator(_ipv6)]
+UserData = Annotated[str | None, Field(max_length=USER_DATA_MAX), _format("base64", _decode_base64)]
+Uuid = Annotated[str, _format("uuid", uuid.UUID)]
+IPv4 = Annotated[str, _format("ipv4", ipaddress.IPv4Address)]
+IPv6 = Annotated[str, _format("ipv6", ipaddress.IPv6Address)]
 Tag = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_tag)]
 FlavorRef = Annotated[str, BeforeValidator(_flavor_ref), Field(min_length=1, max_length=255)]
 ImageRef = Annotated[str, Field(max_length=255)]

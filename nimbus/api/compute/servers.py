@@ -11,6 +11,7 @@ from nimbus.api.common.app import json_response, no_content
 from nimbus.api.common.body import read_json
 from nimbus.api.compute import common, server_schemas
 from nimbus.api.compute.server_common import (
+    column_updates,
     host_up,
     moment_param,
     placement,
@@ -97,7 +98,7 @@ async def create_server(request: Request) -> Response:
             "conductor",
             "build_instances",
             None,
-            {"instance_uuids": uuids, "caller": caller.caller()},
+            {"instance_uuids": uuids, "caller": caller.caller(), "spec": booted.spec},
         ),
     )
     if new.return_reservation_id:
@@ -255,19 +256,7 @@ async def update_server(request: Request) -> Response:
     server_schemas.refuse_newer(
         data["server"], common.version(request), server_schemas.UPDATE_FIELDS_SINCE
     )
-    change = body.server
-    values: dict[str, Any] = {}
-    given = data["server"]
-    if change.name is not None:
-        values["display_name"] = change.name
-    if "description" in given:
-        values["display_description"] = change.description
-    if "accessIPv4" in given:
-        values["access_ip_v4"] = change.accessIPv4
-    if "accessIPv6" in given:
-        values["access_ip_v6"] = change.accessIPv6
-    if change.hostname is not None:
-        values["hostname"] = change.hostname
+    values = column_updates(data["server"], body.server)
     async with common.writing(request) as session:
         server = await server_of(session, request, uuid, f"{SERVERS}:update")
         lifecycle.check_unlocked(server, who(request))
