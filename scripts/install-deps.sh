@@ -5,7 +5,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(python3-venv python3-dev gcc make iproute2)
+# qemu and its image tools run the guests; genisoimage writes config drives; busybox,
+# mtools, syslinux, dosfstools, e2fsprogs and fdisk build the guest image; dnsmasq and
+# nftables are the network data plane; the tests log into guests with ssh.
+SYSTEM_PACKAGES=(
+    python3-venv python3-dev gcc make iproute2
+    qemu-system-x86 qemu-utils genisoimage openssh-client
+    busybox-static mtools syslinux syslinux-common dosfstools e2fsprogs fdisk
+    dnsmasq-base nftables curl procps
+)
 missing=()
 for pkg in "${SYSTEM_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
