@@ -1,4 +1,4 @@
-"""The `nimbus` command: up, serve, db upgrade, bootstrap."""
+"""The `nimbus` command: up, serve, db upgrade, bootstrap, image build."""
 
 from __future__ import annotations
 
@@ -67,7 +67,29 @@ def build_parser() -> argparse.ArgumentParser:
     _common(boot)
     _listening(boot)
     boot.add_argument("--admin-password", default=None)
+
+    image = sub.add_parser("image", help="the guest image built from Debian packages")
+    image_sub = image.add_subparsers(dest="image_command", required=True)
+    build = image_sub.add_parser("build", help="build the bootable guest image (qcow2)")
+    build.add_argument("--output", type=Path, default=None, help="default: the image cache")
+    build.add_argument("--cache-dir", type=Path, default=None, help="deb and image cache")
     return parser
+
+
+def _image_build(args: argparse.Namespace) -> int:
+    """Builds the guest image (into the cache unless --output) and says where and how big."""
+    from nimbus import guest
+
+    try:
+        if args.output is None:
+            path = guest.cached_image(args.cache_dir)
+        else:
+            path = guest.build_image(args.output, cache_dir=args.cache_dir)
+    except RuntimeError as exc:  # a missing tool or package, said plainly
+        print(f"nimbus: image build failed: {exc}", file=sys.stderr)
+        return 1
+    print(f"{path} ({path.stat().st_size / 1024 / 1024:.1f} MiB)")
+    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -128,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command == "image":
+        return _image_build(args)
     settings = _settings(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     from nimbus.cloud import SchemaOutOfDate
