@@ -43,6 +43,8 @@ def _start(data_dir: Path, offset: int) -> tuple[subprocess.Popen[str], float]:
             "up",
             "--data-dir",
             str(data_dir),
+            "--driver",
+            "fake",
             "--port-offset",
             str(offset),
         ],

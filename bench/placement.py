@@ -407,7 +407,7 @@ def main() -> None:
     if unknown := options.only - set(PHASES):
         parser.error(f"unknown phases {sorted(unknown)}")
     workdir = Path(tempfile.mkdtemp(prefix="nimbus-bench-placement-"))
-    running = start(["up", "--data-dir", str(workdir)], offset=free_offset())
+    running = start(["up", "--data-dir", str(workdir), "--driver", "fake"], offset=free_offset())
     try:
         began = time.perf_counter()
         database_url = f"sqlite:///{workdir / 'nimbus.db'}"

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -29,7 +30,12 @@ def _listening(parser: argparse.ArgumentParser) -> None:
 
 def _compute(parser: argparse.ArgumentParser) -> None:
     """Options of the compute agents a process runs."""
-    parser.add_argument("--driver", default="fake", choices=["fake"], help="compute driver")
+    parser.add_argument(
+        "--driver",
+        default="qemu" if shutil.which("qemu-system-x86_64") else "fake",
+        choices=["qemu", "fake"],
+        help="compute driver (default: qemu where qemu-system-x86_64 is installed)",
+    )
     parser.add_argument("--host", default="", help="compute host name (default: this machine's)")
     parser.add_argument(
         "--fake-hosts", type=int, default=0, help="simulate N fake compute hosts in this process"
@@ -45,10 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(up)
     _listening(up)
     up.add_argument("--admin-password", default=None)
+    up.add_argument(
+        "--no-dataplane",
+        action="store_true",
+        help="never run the network agent (bridges, namespaces, nftables) in this process",
+    )
     _compute(up)
 
     serve = sub.add_parser("serve", help="run chosen roles against a shared database and bus")
-    serve.add_argument("roles", nargs="+", choices=["api", "conductor", "scheduler", "compute"])
+    serve.add_argument(
+        "roles", nargs="+", choices=["api", "conductor", "scheduler", "compute", "network-agent"]
+    )
     _common(serve)
     _listening(serve)
     _compute(serve)
@@ -167,7 +180,7 @@ def _command(args: argparse.Namespace, settings: Settings) -> Coroutine[Any, Any
     if args.command == "up":
         from nimbus.cloud import run_up
 
-        return run_up(settings)
+        return run_up(settings, dataplane=not args.no_dataplane)
     if args.command == "serve":
         from nimbus.cloud import run_serve
 

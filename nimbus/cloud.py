@@ -31,12 +31,16 @@ from nimbus.rpc import Bus, connect
 LOG = logging.getLogger(__name__)
 
 ROLES = ("api", "conductor", "scheduler", "compute")
+#: The data plane of this host (nimbus.services.network); in `nimbus up` only where
+#: real guests run and the process can build it (see `_with_dataplane`).
+NETWORK_AGENT = "network-agent"
 #: Catalog names of the services the api role serves.
 SERVICE_NAMES = {
     "identity": "keystone",
     "image": "glance",
     "placement": "placement",
     "compute": "nova",
+    "network": "neutron",
 }
 
 
@@ -91,6 +95,17 @@ def _compute_state(settings: Settings) -> dict[str, Any]:
     }
 
 
+def _network_state(settings: Settings) -> dict[str, Any]:
+    """What the network app needs beyond the common state: Neutron's default policies
+    and the type-driver, MAC and quota options (nimbus.network.options)."""
+    from nimbus.api.network.policies import DEFAULTS, SCOPE_TYPES
+
+    return {
+        "policy": Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES),
+        "network_options": settings.network,
+    }
+
+
 def _image_state(settings: Settings) -> dict[str, Any]:
     """What the image app needs beyond the common state: its policy, where image data
     lives (`<data dir>/images`) and the upload size cap."""
@@ -132,13 +147,18 @@ class Process:
         await self.bus.start()
 
     async def bootstrap(self) -> BootstrapResult:
+        """Identity's admin, roles and catalog, and the `public` external network."""
+        from nimbus.network.bootstrap import ensure_public_network
+
         async with self.db.transaction() as session:
-            return await bootstrap(
+            result = await bootstrap(
                 session,
                 region=self.settings.region,
                 endpoints=catalog_endpoints(self.settings),
                 admin_password=self.settings.admin_password,
             )
+            await ensure_public_network(session, self.settings.network, result.admin_project_id)
+            return result
 
     async def _api_state(self) -> dict[str, Any]:
         async with self.db.transaction() as session:
@@ -154,6 +174,7 @@ class Process:
         from nimbus.api.compute.app import create_app as create_compute_app
         from nimbus.api.identity.app import create_app
         from nimbus.api.image.app import create_app as create_image_app
+        from nimbus.api.network.app import create_app as create_network_app
         from nimbus.api.placement.app import create_app as create_placement_app
 
         state = await self._api_state()
@@ -166,6 +187,7 @@ class Process:
             "compute": create_compute_app(
                 {**state, **_compute_state(self.settings), "bus": self.bus}
             ),
+            "network": create_network_app({**state, **_network_state(self.settings)}),
         }
 
     async def start(self) -> None:
@@ -189,6 +211,10 @@ class Process:
                 self.settings.service_down_time,
             )
             self.daemons = await runner.start(deps, roles)
+        if NETWORK_AGENT in self.roles:
+            from nimbus.services import network
+
+            self.daemons.append(await network.start(self.db, self.bus, self.settings))
 
     async def _listen(self, kind: str, app: Any) -> None:
         config = uvicorn.Config(
@@ -232,9 +258,24 @@ class Process:
             loop.add_signal_handler(sig, self.request_stop)
 
 
-async def run_up(settings: Settings, *, announce: Any = print) -> int:
+async def _with_dataplane(settings: Settings, wanted: bool) -> tuple[str, ...]:
+    """`nimbus up`'s roles: the network agent joins them only with real guests (the QEMU
+    driver) and where this process may build namespaces, so that a fake-driver cloud
+    never touches the host's network."""
+    if not wanted or settings.compute.driver != "qemu":
+        return ROLES
+    from nimbus.services.network import dataplane_unavailable
+
+    reason = await dataplane_unavailable()
+    if reason is not None:
+        LOG.warning("no network data plane: %s (guests get no network)", reason)
+        return ROLES
+    return (*ROLES, NETWORK_AGENT)
+
+
+async def run_up(settings: Settings, *, announce: Any = print, dataplane: bool = True) -> int:
     """`nimbus up`: everything in this process, until SIGINT or SIGTERM."""
-    process = Process(settings, ROLES)
+    process = Process(settings, await _with_dataplane(settings, dataplane))
     await process.prepare(migrate_schema=True)
     result = await process.bootstrap()
     await process.start()
@@ -245,9 +286,31 @@ async def run_up(settings: Settings, *, announce: Any = print) -> int:
         announce(f"admin password (stored in {adminrc}): {result.new_admin_password}")
     urls = " ".join(f"{kind}={url}" for kind, url in process.urls.items())
     announce(f"nimbus ready: {urls} adminrc={adminrc}", flush=True)
+    seeding = _offer_guest_image(process, result.admin_project_id)
     await process.stopping.wait()
+    if seeding is not None:
+        seeding.cancel()
     await process.stop()
     return 0
+
+
+def _offer_guest_image(process: Process, owner: str) -> asyncio.Task[Any] | None:
+    """With the QEMU driver, register the guest image (built if needed) in the
+    background on first start, so a fresh cloud has something to boot."""
+    if process.settings.compute.driver != "qemu":
+        return None
+    from nimbus.storage.images import FileImageStore
+    from nimbus.virt.qemu import guest_image
+
+    store = FileImageStore(process.settings.data_dir / "images")
+    task = asyncio.create_task(guest_image.register(process.db, store, owner))
+    task.add_done_callback(_log_failure)
+    return task
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        LOG.error("could not register the guest image: %s", task.exception())
 
 
 async def run_serve(settings: Settings, roles: tuple[str, ...], *, announce: Any = print) -> int:

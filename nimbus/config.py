@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nimbus.compute.options import ComputeOptions
+from nimbus.network.options import NetworkOptions
 
 #: The standard port of every service (DESIGN §1); `--port-offset` moves them all.
 SERVICE_PORTS: dict[str, int] = {
@@ -14,6 +15,7 @@ SERVICE_PORTS: dict[str, int] = {
     "image": 9292,
     "placement": 8778,
     "compute": 8774,
+    "network": 9696,
 }
 
 
@@ -42,6 +44,8 @@ class Settings:
     service_down_time: int = 60
     #: Tunables of the compute agent, conductor and scheduler roles.
     compute: ComputeOptions = field(default_factory=ComputeOptions)
+    #: Tunables of the network service (segment ranges, MAC base, quotas).
+    network: NetworkOptions = field(default_factory=NetworkOptions)
     password_rounds: int = field(
         default_factory=lambda: int(os.environ.get("NIMBUS_PASSWORD_ROUNDS", "12"))
     )
@@ -54,6 +58,8 @@ class Settings:
             )
         if self.transport_url == "inprocess://":
             self.transport_url = os.environ.get("NIMBUS_TRANSPORT_URL", self.transport_url)
+        if self.compute.instances_path is None:
+            self.compute.instances_path = self.data_dir / "instances"
         if not self.public_host:
             self.public_host = "127.0.0.1" if self.bind in ("0.0.0.0", "::") else self.bind
 

@@ -71,3 +71,10 @@ class PayloadTooLarge(NimbusError):
 class UnsupportedMediaType(NimbusError):
     code = 415
     title = "Unsupported Media Type"
+
+
+class NotSupported(NimbusError):
+    """A documented call this cloud does not provide (yet); upstream's 501."""
+
+    code = 501
+    title = "Not Implemented"

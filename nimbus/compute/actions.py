@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import String, Text, insert, literal, select, update
+from sqlalchemy import Connection, String, Text, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.base import UTCDateTime, utcnow
@@ -34,6 +34,7 @@ CONFIRM_RESIZE = "confirmResize"
 REVERT_RESIZE = "revertResize"
 CREATE_IMAGE = "createImage"
 LOCK = "lock"
+RESET_STATE = "resetState"
 UNLOCK = "unlock"
 UPDATE = "update"
 
@@ -49,18 +50,91 @@ class Caller(TypedDict):
     project_id: str
 
 
+def row(instance_uuid: str, action: str, caller: Caller) -> dict[str, Any]:
+    """The ``instance_action`` row recording that `caller` started `action`."""
+    return {
+        "action": action,
+        "instance_uuid": instance_uuid,
+        "request_id": caller["request_id"],
+        "user_id": caller["user_id"],
+        "project_id": caller["project_id"],
+    }
+
+
+def start_in(connection: Connection, instance_uuid: str, action: str, caller: Caller) -> None:
+    """`start` as part of a unit of work (nimbus.placement.work)."""
+    connection.execute(insert(_ACTION), row(instance_uuid, action, caller))
+
+
 def start(session: AsyncSession, instance_uuid: str, action: str, caller: Caller) -> None:
     """Record that `caller` started `action` on the instance (flushed with the request's
     other writes)."""
-    session.add(
-        InstanceAction(
-            action=action,
-            instance_uuid=instance_uuid,
-            request_id=caller["request_id"],
-            user_id=caller["user_id"],
-            project_id=caller["project_id"],
-        )
+    session.add(InstanceAction(**row(instance_uuid, action, caller)))
+
+
+#: Core tables, not the mapped classes: a session would take an ORM insert with
+#: parameters for a bulk insert of objects.
+_ACTION = InstanceAction.__table__
+_EVENT = InstanceActionEvent.__table__
+
+
+def _of_the_action() -> Any:
+    return (
+        _ACTION.c.request_id == bindparam("the_request", type_=String()),
+        _ACTION.c.instance_uuid == bindparam("the_instance", type_=String()),
     )
+
+
+#: One INSERT … SELECT that finds the action and adds the event (every build and
+#: action writes several), and the UPDATE that stamps the action (and marks it failed
+#: for a failed event); built once, they cost only their parameters per event.
+_ADD_EVENT = insert(_EVENT).from_select(
+    ["action_id", "event", "start_time", "finish_time", "result", "host", "details", "traceback"],
+    select(
+        _ACTION.c.id,
+        bindparam("event", type_=String()),
+        bindparam("started", type_=UTCDateTime()),
+        bindparam("now", type_=UTCDateTime()),
+        bindparam("result", type_=String()),
+        bindparam("host", type_=String()),
+        bindparam("details", type_=Text()),
+        bindparam("traceback", type_=Text()),
+    ).where(*_of_the_action()),
+)
+_STAMP = {
+    SUCCESS: update(_ACTION)
+    .where(*_of_the_action())
+    .values(updated_at=bindparam("now", type_=UTCDateTime())),
+    ERROR: update(_ACTION)
+    .where(*_of_the_action())
+    .values(updated_at=bindparam("now", type_=UTCDateTime()), message=ERROR),
+}
+
+
+def _event_statements(
+    instance_uuid: str,
+    caller: Caller,
+    event: str,
+    started: datetime,
+    result: str,
+    host: str | None,
+    details: str | None,
+) -> list[tuple[Any, dict[str, Any]]]:
+    """The event's two statements with their parameters."""
+    now = utcnow()
+    action = {"the_request": caller["request_id"], "the_instance": instance_uuid}
+    added = {
+        **action,
+        "event": event,
+        "started": started,
+        "now": now,
+        "result": result,
+        "host": host,
+        "details": details,
+        "traceback": details if result == ERROR else None,
+    }
+    stamp = _STAMP[ERROR if result == ERROR else SUCCESS]
+    return [(_ADD_EVENT, added), (stamp, {**action, "now": now})]
 
 
 async def add_event(
@@ -75,35 +149,29 @@ async def add_event(
     details: str | None = None,
 ) -> None:
     """A finished event of the action `caller` started; nothing if there is no such
-    action (a periodic task acting on its own). One INSERT … SELECT finds the action
-    and adds the event, since every build and action writes several."""
-    now = utcnow()
-    action = select(
-        InstanceAction.id,
-        literal(event),
-        literal(started, UTCDateTime()),
-        literal(now, UTCDateTime()),
-        literal(result),
-        literal(host, String()),
-        literal(details, Text()),
-        literal(details if result == ERROR else None, Text()),
-    ).where(
-        InstanceAction.request_id == caller["request_id"],
-        InstanceAction.instance_uuid == instance_uuid,
-    )
-    columns = ["action_id", "event", "start_time", "finish_time", "result", "host", "details"]
-    await session.execute(insert(InstanceActionEvent).from_select([*columns, "traceback"], action))
-    values: dict[str, Any] = {"updated_at": now}
-    if result == ERROR:
-        values["message"] = ERROR
-    await session.execute(
-        update(InstanceAction)
-        .where(
-            InstanceAction.request_id == caller["request_id"],
-            InstanceAction.instance_uuid == instance_uuid,
-        )
-        .values(**values)
-    )
+    action (a periodic task acting on its own)."""
+    for statement, params in _event_statements(
+        instance_uuid, caller, event, started, result, host, details
+    ):
+        await session.execute(statement, params)
+
+
+def add_event_in(
+    connection: Connection,
+    instance_uuid: str,
+    caller: Caller,
+    event: str,
+    *,
+    started: datetime,
+    result: str = SUCCESS,
+    host: str | None = None,
+    details: str | None = None,
+) -> None:
+    """`add_event` as part of a unit of work (nimbus.placement.work)."""
+    for statement, params in _event_statements(
+        instance_uuid, caller, event, started, result, host, details
+    ):
+        connection.execute(statement, params)
 
 
 # --- reading (os-instance-actions) -----------------------------------------------------

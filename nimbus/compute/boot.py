@@ -1,7 +1,9 @@
 """Creating servers: everything a boot checks and writes before the conductor takes over.
 
-All checks run before any row is written, in the transaction that then writes them,
-so a refused boot (missing image, flavor or key, over quota…) creates nothing. A boot
+All checks run before any row is written (the quota checks in the transaction that
+then writes the rows), so a refused boot (missing image, flavor or key, over
+quota…) creates nothing, and a boot that a concurrent one pushed over quota takes
+its rows back before anything else saw them (the recheck). A boot
 of ``min_count``..``max_count`` servers creates as many as the quota allows (at least
 ``min_count``), each with its mapping, request spec, metadata, tags, group membership
 and ``create`` action; the caller then casts one ``build_instances`` for them all.
@@ -13,10 +15,13 @@ import re
 import secrets
 import string
 import uuid as uuidlib
+from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, delete, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from nimbus.compute import (
     actions,
@@ -31,12 +36,14 @@ from nimbus.compute import (
 from nimbus.compute import server_groups as groups
 from nimbus.compute.actions import Caller
 from nimbus.compute.request_spec import Spec
-from nimbus.db.models.cell import Instance, InstanceMetadata, Tag
-from nimbus.db.models.compute import InstanceMapping, ServerGroupMember
+from nimbus.db.engine import Database
+from nimbus.db.models.cell import Instance, InstanceAction, InstanceMetadata, Tag
+from nimbus.db.models.compute import InstanceMapping, RequestSpec, ServerGroupMember
 from nimbus.db.models.image import Image
 from nimbus.errors import BadRequest, Forbidden, NotFound
-from nimbus.image import images
+from nimbus.image import images, visibility
 from nimbus.image.visibility import Viewer as ImageViewer
+from nimbus.placement import work
 
 #: Nova's multi_instance_display_name_template.
 MULTI_NAME = "{name}-{count}"
@@ -84,7 +91,7 @@ class BootRequest:
 
 @dataclass
 class Booted:
-    instances: list[Instance]
+    uuids: list[str]
     reservation_id: str
     admin_password: str
     #: The request spec every instance of the boot shares (sent to the conductor).
@@ -92,8 +99,15 @@ class Booted:
 
 
 def generate_password(length: int = 12) -> str:
-    """Nova's generate_password: letters and digits."""
-    return "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(length))
+    """Nova's generate_password: letters and digits, uniformly drawn from one read of
+    the system's randomness (bytes past the last whole multiple of the alphabet are
+    skipped; a choice per character costs a read each)."""
+    size = len(_PASSWORD_CHARS)
+    whole = 256 - 256 % size
+    chars: list[str] = []
+    while len(chars) < length:
+        chars += (_PASSWORD_CHARS[b % size] for b in secrets.token_bytes(2 * length) if b < whole)
+    return "".join(chars[:length])
 
 
 def id_from_href(ref: str) -> str:
@@ -111,14 +125,43 @@ def sanitize_hostname(name: str) -> str:
     return hostname
 
 
-async def find_flavor(session: AsyncSession, ref: str, who: Who) -> dict[str, Any]:
+def flavor_in(connection: Connection, ref: str, who: Who) -> dict[str, Any]:
+    """The flavor record of `ref` if the caller may use it (400 otherwise)."""
     try:
-        flavor = await flavors.get(
-            session, id_from_href(ref), flavors.Viewer(who.project_id, who.is_admin)
+        return flavors.record_in(
+            connection, id_from_href(ref), flavors.Viewer(who.project_id, who.is_admin)
         )
     except NotFound as error:
         raise BadRequest(error.message) from None
-    return await instances.load_flavor_record(session, flavor)
+
+
+async def find_flavor(session: AsyncSession, ref: str, who: Who) -> dict[str, Any]:
+    """`flavor_in` in the session's transaction."""
+    return await work.in_session(session, lambda connection: flavor_in(connection, ref, who))
+
+
+def image_in(connection: Connection, image_id: str) -> Image | None:
+    """The image with its properties and tags (detached from the session that loaded
+    it), or None: the ORM's three queries in one unit of work."""
+    with Session(bind=connection) as session:
+        return session.get(Image, image_id)
+
+
+async def usable_image(
+    session: AsyncSession,
+    image: Image | None,
+    image_id: str,
+    who: Who,
+    not_found: str = "Can not find requested image",
+) -> Image:
+    """`image` if it exists, the caller may see it and it is active (400 otherwise,
+    in Nova's words); only a shared image costs a query (its membership)."""
+    viewer = ImageViewer(who.project_id, who.is_admin)
+    if image is None or not await visibility.can_see(session, image, viewer):
+        raise BadRequest(not_found)
+    if image.status != "active":
+        raise BadRequest(f"Image {image_id} is not active.")
+    return image
 
 
 async def find_image(
@@ -126,13 +169,8 @@ async def find_image(
 ) -> Image:
     """An active image the caller may see (400 otherwise, in Nova's words)."""
     image_id = id_from_href(ref)
-    try:
-        image = await images.get_image(session, image_id, ImageViewer(who.project_id, who.is_admin))
-    except NotFound:
-        raise BadRequest(not_found) from None
-    if image.status != "active":
-        raise BadRequest(f"Image {image_id} is not active.")
-    return image
+    image = await work.in_session(session, lambda connection: image_in(connection, image_id))
+    return await usable_image(session, image, image_id, who, not_found)
 
 
 def check_image_fits(image: Image, flavor: dict[str, Any]) -> None:
@@ -199,14 +237,56 @@ async def _group(session: AsyncSession, hints: dict[str, Any], who: Who) -> Any:
         raise BadRequest(error.message) from None
 
 
-async def create(session: AsyncSession, boot: BootRequest, who: Who) -> Booted:
-    """Check a boot and write its servers (BUILD/scheduling); see the module docstring."""
+@dataclass
+class _Plan:
+    """A boot whose reads have all passed: what its one write transaction needs."""
+
+    boot: BootRequest
+    who: Who
+    spec: Spec
+    key: Any
+    group: Any
+    reservation_id: str = field(default_factory=lambda: f"r-{secrets.token_hex(4)}")
+
+
+async def create(db: Database, boot: BootRequest, who: Who) -> Booted:
+    """Check a boot and write its servers (BUILD/scheduling); see the module docstring.
+
+    The lookups come first (flavor and image in one hop to the database's thread;
+    key, zone and group in a reading session), then the quota checks and every row of
+    the boot in one write transaction (`_write`, one hop), then, if a limit applies,
+    the recheck (`_recheck`)."""
     if boot.min_count > boot.max_count:
         raise BadRequest("min_count must be <= max_count")
-    flavor = await find_flavor(session, boot.flavor_ref, who)
+    image_id = id_from_href(boot.image_ref) if boot.image_ref else None
+
+    def lookup(connection: Connection) -> tuple[dict[str, Any], Image | None]:
+        flavor = flavor_in(connection, boot.flavor_ref, who)
+        return flavor, image_in(connection, image_id) if image_id else None
+
+    flavor, image = await work.read(db, lookup)
+    async with db.reader() as session:
+        plan = await _plan(session, boot, who, flavor, image)
+    uuids, limited = await work.write(db, lambda connection: _write(connection, plan))
+    if limited:
+        await _recheck(db, plan, uuids)
+    spec = {**plan.spec, "num_instances": len(uuids)}
+    password = boot.admin_password or generate_password()
+    return Booted(uuids, plan.reservation_id, password, spec)
+
+
+async def _plan(
+    session: AsyncSession,
+    boot: BootRequest,
+    who: Who,
+    flavor: dict[str, Any],
+    found: Image | None,
+) -> _Plan:
+    """The checks of a boot after its flavor's that read no usage (400s and 403s in
+    Nova's order)."""
     if not boot.image_ref:
         raise BadRequest("Missing imageRef attribute")
-    image = await find_image(session, boot.image_ref, who)
+    image = await usable_image(session, found, id_from_href(boot.image_ref), who)
     check_image_fits(image, flavor)
     key = None
     if boot.key_name is not None:
@@ -216,25 +296,6 @@ async def create(session: AsyncSession, boot: BootRequest, who: Who) -> Booted:
             raise BadRequest("Invalid key_name provided.") from None
     zone, force_host = await _zone_and_host(session, boot.availability_zone, boot.may_force_host)
     group = await _group(session, boot.scheduler_hints, who)
-    if boot.metadata:
-        await quotas.check(session, who.project_id, who.user_id, metadata_items=len(boot.metadata))
-    count = await quotas.check_instances(
-        session,
-        who.project_id,
-        who.user_id,
-        vcpus=flavor["vcpus"],
-        memory_mb=flavor["memory_mb"],
-        min_count=boot.min_count,
-        max_count=boot.max_count,
-    )
-    if group is not None:
-        await quotas.check(
-            session,
-            who.project_id,
-            who.user_id,
-            server_group=group.uuid,
-            server_group_members=count,
-        )
     spec = Spec(
         project_id=who.project_id,
         user_id=who.user_id,
@@ -246,30 +307,90 @@ async def create(session: AsyncSession, boot: BootRequest, who: Who) -> Booted:
         group={"uuid": group.uuid, "policy": group.policy, "rules": group.rules or {}}
         if group
         else None,
-        num_instances=count,
     )
-    reservation = f"r-{secrets.token_hex(4)}"
-    created = [
-        await _write_one(session, boot, who, spec, index, count, reservation, key, group)
-        for index in range(count)
-    ]
-    await session.flush()
-    password = boot.admin_password or generate_password()
-    return Booted(created, reservation, password, dict(spec))
+    return _Plan(boot, who, spec, key, group)
 
 
-async def _write_one(
-    session: AsyncSession,
-    boot: BootRequest,
-    who: Who,
-    spec: Spec,
-    index: int,
-    count: int,
-    reservation: str,
-    key: Any,
-    group: Any,
-) -> Instance:
-    uuid = str(uuidlib.uuid4())
+def _write(connection: Connection, plan: _Plan) -> tuple[list[str], bool]:
+    """The quota checks and the boot's rows, in one transaction: the servers' uuids
+    and whether an instance limit applies (then the caller rechecks)."""
+    boot, who, flavor = plan.boot, plan.who, plan.spec["flavor"]
+    quotas.lock_project_in(connection, who.project_id)
+    if boot.metadata:
+        quotas.check_in(connection, who.project_id, who.user_id, metadata_items=len(boot.metadata))
+    count, limited = quotas.check_instances_in(
+        connection,
+        who.project_id,
+        who.user_id,
+        vcpus=flavor["vcpus"],
+        memory_mb=flavor["memory_mb"],
+        min_count=boot.min_count,
+        max_count=boot.max_count,
+    )
+    if plan.group is not None:
+        quotas.check_in(
+            connection,
+            who.project_id,
+            who.user_id,
+            server_group=plan.group.uuid,
+            server_group_members=count,
+        )
+    spec = Spec(**{**plan.spec, "num_instances": count})  # type: ignore[typeddict-item]
+    rows: dict[Any, list[dict[str, Any]]] = defaultdict(list)
+    uuids = []
+    for index in range(count):
+        uuid = str(uuidlib.uuid4())
+        uuids.append(uuid)
+        rows[Instance].append(_instance_row(plan, spec, uuid, index, count))
+        rows[InstanceMapping].append(
+            {"instance_uuid": uuid, "project_id": who.project_id, "user_id": who.user_id}
+        )
+        rows[RequestSpec].append(request_spec.row(uuid, spec))
+        rows[InstanceMetadata] += [
+            {"instance_uuid": uuid, "key": k, "value": v} for k, v in boot.metadata.items()
+        ]
+        rows[Tag] += [{"instance_uuid": uuid, "tag": t} for t in dict.fromkeys(boot.tags)]
+        if plan.group is not None:
+            rows[ServerGroupMember].append({"group_id": plan.group.id, "instance_uuid": uuid})
+        rows[InstanceAction].append(actions.row(uuid, actions.CREATE, who.caller()))
+    for model, values in rows.items():
+        if values:
+            connection.execute(insert(model), values)
+    return uuids, limited
+
+
+async def _recheck(db: Database, plan: _Plan, uuids: list[str]) -> None:
+    """Count again now that the servers are committed; over a limit (a concurrent boot
+    passed the same check), take them back and refuse the boot as the check would."""
+    who, flavor = plan.who, plan.spec["flavor"]
+
+    def recheck(connection: Connection) -> None:
+        quotas.recheck_instances_in(
+            connection,
+            who.project_id,
+            who.user_id,
+            count=len(uuids),
+            vcpus=flavor["vcpus"],
+            memory_mb=flavor["memory_mb"],
+        )
+
+    try:
+        await work.read(db, recheck)
+    except quotas.OverQuota:
+        await work.write(db, lambda connection: _take_back(connection, uuids))
+        raise
+
+
+def _take_back(connection: Connection, uuids: list[str]) -> None:
+    """Remove every row a boot wrote (nothing was cast yet, nothing else refers to them)."""
+    for model in (InstanceMetadata, Tag, ServerGroupMember, RequestSpec, InstanceMapping):
+        connection.execute(delete(model).where(model.instance_uuid.in_(uuids)))
+    connection.execute(delete(InstanceAction).where(InstanceAction.instance_uuid.in_(uuids)))
+    connection.execute(delete(Instance).where(Instance.uuid.in_(uuids)))
+
+
+def _instance_row(plan: _Plan, spec: Spec, uuid: str, index: int, count: int) -> dict[str, Any]:
+    boot, who, key = plan.boot, plan.who, plan.key
     name = MULTI_NAME.format(name=boot.name, count=index + 1) if count > 1 else boot.name
     hostname = boot.hostname if boot.hostname and count == 1 else sanitize_hostname(name)
     flavor, image = spec["flavor"], spec["image"]
@@ -288,39 +409,28 @@ async def _write_one(
         if v is not None
     }
     system_metadata["networks"] = boot.networks if isinstance(boot.networks, str) else "auto"
-    instance = Instance(
-        uuid=uuid,
-        project_id=who.project_id,
-        user_id=who.user_id,
-        display_name=name,
-        display_description=boot.description,
-        hostname=hostname or f"server-{uuid}",
-        availability_zone=spec.get("availability_zone"),
-        vm_state=states.BUILDING,
-        task_state=states.SCHEDULING,
-        power_state=states.NOSTATE,
-        flavor={"current": flavor},
-        image_ref=image["id"],
-        key_name=key.name if key else None,
-        key_data=key.public_key if key else None,
-        user_data=boot.user_data,
-        config_drive="True" if boot.config_drive else "",
-        access_ip_v4=boot.access_ip_v4,
-        access_ip_v6=boot.access_ip_v6,
-        reservation_id=reservation,
-        launch_index=index,
-        system_metadata=system_metadata,
-        root_device_name="/dev/vda",
+    return {
+        "uuid": uuid,
+        "project_id": who.project_id,
+        "user_id": who.user_id,
+        "display_name": name,
+        "display_description": boot.description,
+        "hostname": hostname or f"server-{uuid}",
+        "availability_zone": spec.get("availability_zone"),
+        "vm_state": states.BUILDING,
+        "task_state": states.SCHEDULING,
+        "power_state": states.NOSTATE,
+        "flavor": {"current": flavor},
+        "image_ref": image["id"],
+        "key_name": key.name if key else None,
+        "key_data": key.public_key if key else None,
+        "user_data": boot.user_data,
+        "config_drive": "True" if boot.config_drive else "",
+        "access_ip_v4": boot.access_ip_v4,
+        "access_ip_v6": boot.access_ip_v6,
+        "reservation_id": plan.reservation_id,
+        "launch_index": index,
+        "system_metadata": system_metadata,
+        "root_device_name": "/dev/vda",
         **instances.size_columns(flavor),
-    )
-    session.add(instance)
-    session.add(InstanceMapping(instance_uuid=uuid, project_id=who.project_id, user_id=who.user_id))
-    await request_spec.save(session, uuid, spec)
-    for name_, value in boot.metadata.items():
-        session.add(InstanceMetadata(instance_uuid=uuid, key=name_, value=value))
-    for tag in dict.fromkeys(boot.tags):
-        session.add(Tag(instance_uuid=uuid, tag=tag))
-    if group is not None:
-        session.add(ServerGroupMember(group_id=group.id, instance_uuid=uuid))
-    actions.start(session, uuid, actions.CREATE, who.caller())
-    return instance
+    }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.models.cell import InstanceFault
@@ -20,23 +22,40 @@ def add(
     details: str | None = None,
     host: str | None = None,
 ) -> None:
-    session.add(
-        InstanceFault(
-            instance_uuid=instance_uuid,
-            code=code,
-            message=message[:MESSAGE_LENGTH],
-            details=details if details is not None else message,
-            host=host,
-        )
-    )
+    session.add(InstanceFault(**row(instance_uuid, message, code, details, host)))
 
 
-async def latest(session: AsyncSession, uuids: list[str]) -> dict[str, InstanceFault]:
-    """The newest fault of each instance among `uuids` that has one."""
+def add_in(
+    connection: Connection,
+    instance_uuid: str,
+    message: str,
+    *,
+    code: int = 500,
+    details: str | None = None,
+    host: str | None = None,
+) -> None:
+    """`add` as part of a unit of work (nimbus.placement.work)."""
+    connection.execute(insert(InstanceFault), row(instance_uuid, message, code, details, host))
+
+
+def row(
+    instance_uuid: str, message: str, code: int, details: str | None, host: str | None
+) -> dict[str, Any]:
+    return {
+        "instance_uuid": instance_uuid,
+        "code": code,
+        "message": message[:MESSAGE_LENGTH],
+        "details": details if details is not None else message,
+        "host": host,
+    }
+
+
+def latest_in(connection: Connection, uuids: list[str]) -> dict[str, Any]:
+    """The newest fault (a row) of each instance among `uuids` that has one."""
     if not uuids:
         return {}
-    rows = await session.scalars(
-        select(InstanceFault)
+    rows = connection.execute(
+        select(*InstanceFault.__table__.columns)
         .where(InstanceFault.instance_uuid.in_(uuids))
         .order_by(InstanceFault.id)
     )

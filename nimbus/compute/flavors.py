@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, exists, false, or_, select, true
+from sqlalchemy import Connection, Select, delete, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from nimbus.compute import instances
 from nimbus.compute.rows import add_unique
 from nimbus.db.base import utcnow
 from nimbus.db.models.compute import Flavor, FlavorExtraSpec, FlavorProject
@@ -63,6 +64,21 @@ def _public_or_granted(viewer: Viewer) -> Any:
 
 def _visible(query: Select[Any], viewer: Viewer) -> Select[Any]:
     return query if viewer.is_admin else query.where(_public_or_granted(viewer))
+
+
+def record_in(connection: Connection, flavorid: str, viewer: Viewer) -> dict[str, Any]:
+    """The flavor `viewer` may see, as an instance keeps it (extra specs included), or
+    FlavorNotFound; two queries in one unit of work (nimbus.placement.work)."""
+    query = select(*Flavor.__table__.columns).where(Flavor.flavorid == flavorid)
+    flavor = connection.execute(_visible(query, viewer)).first()
+    if flavor is None:
+        raise FlavorNotFound(flavorid)
+    specs = connection.execute(
+        select(FlavorExtraSpec.key, FlavorExtraSpec.value).where(
+            FlavorExtraSpec.flavor_id == flavor.id
+        )
+    )
+    return instances.flavor_record(flavor, dict(specs.all()))
 
 
 async def get(session: AsyncSession, flavorid: str, viewer: Viewer) -> Flavor:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Update, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.base import utcnow
@@ -48,14 +48,23 @@ async def register_service(session: AsyncSession, host: str, binary: str, topic:
     return row.id
 
 
-async def heartbeat(session: AsyncSession, service_id: int) -> None:
+def _beat(service_id: int) -> Update:
     """One beat: a single UPDATE, so many hosts can report often."""
     now = utcnow()
-    await session.execute(
+    return (
         update(Service)
         .where(Service.id == service_id)
         .values(report_count=Service.report_count + 1, last_seen_up=now, updated_at=now)
     )
+
+
+async def heartbeat(session: AsyncSession, service_id: int) -> None:
+    await session.execute(_beat(service_id))
+
+
+def heartbeat_in(connection: Connection, service_id: int) -> None:
+    """`heartbeat` as a unit of work (nimbus.placement.work)."""
+    connection.execute(_beat(service_id))
 
 
 @dataclass(frozen=True)
@@ -95,12 +104,12 @@ async def register_node(session: AsyncSession, service_id: int, spec: NodeSpec) 
     return row.uuid
 
 
-async def record_usage(
-    session: AsyncSession, node_uuid: str, *, vcpus: int, memory_mb: int, local_gb: int, vms: int
+def record_usage_in(
+    connection: Connection, node_uuid: str, *, vcpus: int, memory_mb: int, local_gb: int, vms: int
 ) -> None:
     """What is in use on a node (shown by the hypervisors API); Placement stays the
     authority for claims."""
-    await session.execute(
+    connection.execute(
         update(ComputeNode)
         .where(ComputeNode.uuid == node_uuid)
         .values(

@@ -11,15 +11,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Update, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import states
 from nimbus.db.base import utcnow
 from nimbus.db.models.cell import Instance
 from nimbus.db.models.compute import (
-    Flavor,
-    FlavorExtraSpec,
     InstanceMapping,
     ServerGroupMember,
 )
@@ -41,7 +39,7 @@ class InstanceNotFound(NotFound):
         super().__init__(f"Instance {uuid} could not be found.")
 
 
-def flavor_record(flavor: Flavor, extra_specs: dict[str, str]) -> dict[str, Any]:
+def flavor_record(flavor: Any, extra_specs: dict[str, str]) -> dict[str, Any]:
     """The flavor as an instance keeps it: later edits to the flavor change nothing."""
     return {
         "id": flavor.id,
@@ -57,15 +55,6 @@ def flavor_record(flavor: Flavor, extra_specs: dict[str, str]) -> dict[str, Any]
         "description": flavor.description,
         "extra_specs": dict(extra_specs),
     }
-
-
-async def load_flavor_record(session: AsyncSession, flavor: Flavor) -> dict[str, Any]:
-    rows = await session.execute(
-        select(FlavorExtraSpec.key, FlavorExtraSpec.value).where(
-            FlavorExtraSpec.flavor_id == flavor.id
-        )
-    )
-    return flavor_record(flavor, dict(rows.all()))
 
 
 def resources_of(flavor: dict[str, Any]) -> dict[str, int]:
@@ -104,8 +93,12 @@ def record(instance: Instance) -> dict[str, Any]:
         "power_state": instance.power_state,
         "flavor": instance.flavor or {},
         "image_ref": instance.image_ref,
+        "key_name": instance.key_name,
         "key_data": instance.key_data,
         "user_data": instance.user_data,
+        "hostname": instance.hostname,
+        "launch_index": instance.launch_index,
+        "config_drive": instance.config_drive,
         "availability_zone": instance.availability_zone,
         "system_metadata": instance.system_metadata or {},
     }
@@ -156,6 +149,22 @@ def _task_condition(expected: Iterable[str | None]) -> ColumnElement[bool]:
     return or_(*parts)
 
 
+def _transition(
+    uuid: str, values: dict[str, Any], vm_states: Collection[str] | None, task_states: Any
+) -> Update:
+    conditions = [Instance.uuid == uuid, Instance.deleted == 0]
+    if vm_states is not None:
+        conditions.append(Instance.vm_state.in_(list(vm_states)))
+    if task_states is not ANY:
+        conditions.append(_task_condition(task_states))
+    return (
+        update(Instance)
+        .where(and_(*conditions))
+        .values(**values, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
 async def transition(
     session: AsyncSession,
     uuid: str,
@@ -166,18 +175,27 @@ async def transition(
 ) -> bool:
     """Apply `values` if the live instance is in one of `vm_states` and `task_states`
     (either unchecked when not given); False when it was not (or is gone)."""
-    conditions = [Instance.uuid == uuid, Instance.deleted == 0]
-    if vm_states is not None:
-        conditions.append(Instance.vm_state.in_(list(vm_states)))
-    if task_states is not ANY:
-        conditions.append(_task_condition(task_states))
-    result = await session.execute(
-        update(Instance)
-        .where(and_(*conditions))
-        .values(**values, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
+    result = await session.execute(_transition(uuid, values, vm_states, task_states))
     return result.rowcount == 1
+
+
+def transition_in(
+    connection: Connection,
+    uuid: str,
+    values: dict[str, Any],
+    *,
+    vm_states: Collection[str] | None = None,
+    task_states: Any = ANY,
+) -> bool:
+    """`transition` as part of a unit of work (nimbus.placement.work)."""
+    return connection.execute(_transition(uuid, values, vm_states, task_states)).rowcount == 1
+
+
+def row_in(connection: Connection, uuid: str) -> Any:
+    """The instance's row (every column, deleted or not), or None."""
+    return connection.execute(
+        select(*Instance.__table__.columns).where(Instance.uuid == uuid)
+    ).first()
 
 
 async def start_task(
@@ -209,11 +227,22 @@ async def start_task(
         setattr(instance, name, value)
 
 
-async def soft_delete(session: AsyncSession, uuid: str) -> bool:
-    """Mark the instance deleted (the row stays for `deleted=True` and changes-since
-    listings); False if it already was."""
+def destroy_in(connection: Connection, uuid: str) -> None:
+    """Everything a deleted server leaves: the row soft-deleted (it stays for
+    `deleted=True` and changes-since listings), its group membership gone, its mapping
+    queued for delete (its claims are freed by the caller, after the commit)."""
+    connection.execute(_soft_delete(uuid))
+    connection.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
+    connection.execute(
+        update(InstanceMapping)
+        .where(InstanceMapping.instance_uuid == uuid)
+        .values(queued_for_delete=True)
+    )
+
+
+def _soft_delete(uuid: str) -> Update:
     now = utcnow()
-    result = await session.execute(
+    return (
         update(Instance)
         .where(Instance.uuid == uuid, Instance.deleted == 0)
         .values(
@@ -226,18 +255,4 @@ async def soft_delete(session: AsyncSession, uuid: str) -> bool:
             updated_at=now,
         )
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
-async def destroy(session: AsyncSession, uuid: str) -> None:
-    """Everything a deleted server leaves: the row soft-deleted, its group membership
-    gone, its mapping queued for delete (its claims are freed by the caller, after
-    the commit)."""
-    await soft_delete(session, uuid)
-    await session.execute(delete(ServerGroupMember).where(ServerGroupMember.instance_uuid == uuid))
-    await session.execute(
-        update(InstanceMapping)
-        .where(InstanceMapping.instance_uuid == uuid)
-        .values(queued_for_delete=True)
     )

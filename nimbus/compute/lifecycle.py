@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import actions, instances, metadata, quotas, states
@@ -80,6 +81,13 @@ async def power(session: AsyncSession, instance: Instance, action: PowerAction, 
     return _to_host(instance, action.method, who)
 
 
+async def reset_state(session: AsyncSession, instance: Instance, vm_state: str, who: Who) -> None:
+    """An admin forces the vm state (active or error) and clears the task, whatever the
+    server was doing (Nova's os-resetState); recorded as an action, nothing is cast."""
+    await instances.transition(session, instance.uuid, {"vm_state": vm_state, "task_state": None})
+    actions.start(session, instance.uuid, actions.RESET_STATE, who.caller())
+
+
 async def reboot(session: AsyncSession, instance: Instance, hard: bool, who: Who) -> Cast:
     """A soft reboot needs an idle active server; a hard one may interrupt other
     reboots and power changes and also revives stopped, paused or errored servers."""
@@ -101,18 +109,22 @@ async def reboot(session: AsyncSession, instance: Instance, hard: bool, who: Who
     return _to_host(instance, "reboot_instance", who, hard=hard)
 
 
-async def delete(session: AsyncSession, instance: Instance, who: Who, host_up: bool) -> Cast | None:
-    """Delete: through the agent when the server has a live host; otherwise at once
-    here (never scheduled, or its host is down), and the caller frees its claims."""
+def delete_in(
+    connection: Connection, instance: Instance, who: Who, host_up: bool
+) -> tuple[Cast | None, bool]:
+    """Delete, as a unit of work (nimbus.placement.work): through the agent when the
+    server has a live host (the cast to send); otherwise at once here (never
+    scheduled, or its host is down: True, and the caller frees its claims)."""
     check_unlocked(instance, who)
     if instance.task_state == states.DELETING and host_up:
-        return None  # already on its way
-    actions.start(session, instance.uuid, actions.DELETE, who.caller())
+        return None, False  # already on its way
+    actions.start_in(connection, instance.uuid, actions.DELETE, who.caller())
     if instance.host and host_up:
-        await instances.transition(session, instance.uuid, {"task_state": states.DELETING})
+        instances.transition_in(connection, instance.uuid, {"task_state": states.DELETING})
         instance.task_state = states.DELETING
-        return _to_host(instance, "terminate_instance", who)
-    return None
+        return _to_host(instance, "terminate_instance", who), False
+    instances.destroy_in(connection, instance.uuid)
+    return None, True
 
 
 async def resize(session: AsyncSession, instance: Instance, flavor_ref: str, who: Who) -> Cast:
@@ -262,11 +274,11 @@ async def snapshot(
     }
     properties = {
         **inherited,
-        **metadata,
         "instance_uuid": instance.uuid,
         "image_type": "snapshot",
         "base_image_ref": instance.image_ref or "",
         "user_id": who.user_id,
+        **metadata,  # the caller's metadata wins, as in Nova (Tempest sets image_type)
     }
     properties = {
         k: v for k, v in properties.items() if v is not None and k not in images.READ_ONLY
@@ -314,9 +326,11 @@ async def unlock(session: AsyncSession, instance: Instance, who: Who) -> None:
     actions.start(session, instance.uuid, actions.UNLOCK, who.caller())
 
 
-def check_running(instance: Instance) -> None:
-    """The console needs a running guest (Nova: InstanceNotReady → 409)."""
-    if instance.vm_state != states.ACTIVE:
+def check_on_a_host(instance: Instance) -> None:
+    """The console log lives on the instance's host: one that never got a host has none
+    (Nova's check_instance_host: InstanceNotReady → 409). A stopped guest's log is still
+    there, and Nova serves it."""
+    if not instance.host:
         raise Conflict(f"Instance {instance.uuid} is not ready")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 
 DEFAULT_FILTERS = (
     "ComputeFilter",
@@ -40,8 +41,17 @@ def _number(variable: str, default: float) -> float:
 class ComputeOptions:
     """Everything the compute daemons of one process are tuned with."""
 
-    #: The driver of this process's compute agents (`fake`; the QEMU driver comes later).
+    #: The driver of this process's compute agents (`fake` or `qemu`).
     driver: str = "fake"
+    #: QEMU driver: where guests' directories live (Settings: `<data dir>/instances`).
+    instances_path: Path | None = None
+    #: QEMU driver: always give guests a config drive (there is no metadata service yet).
+    force_config_drive: bool = True
+    #: QEMU driver: seconds a guest gets to power off on the ACPI button before it is
+    #: stopped hard (Nova's shutdown_timeout).
+    shutdown_timeout: float = 60.0
+    #: QEMU driver: TCG translation cache per guest, MiB (QEMU's default is 1 GiB).
+    tcg_tb_size_mb: int = 32
     #: The compute agent's host name (default: this machine's).
     host: str = field(default_factory=socket.gethostname)
     #: Extra simulated hosts (fake driver) run by this process: `<prefix>0`… (scale tests).

@@ -13,12 +13,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select
-
 from nimbus.db.engine import Database
-from nimbus.db.models.placement import ResourceProvider
 from nimbus.errors import Conflict, NotFound
-from nimbus.placement import allocations, candidates, inventories, providers, usages
+from nimbus.placement import allocations, candidates, inventories, providers, usages, work
 from nimbus.placement.allocations import Claim
 from nimbus.placement.transactions import retrying
 
@@ -126,9 +123,11 @@ class LocalPlacement:
         request = candidates.Request(
             groups=[candidates.Group(resources=wanted, member_of=member_of)], limit=limit
         )
-        async with self.db.reader() as session:
-            found = await candidates.find(session, request)
-            roots = await self._roots(session, found)
+        found = await work.read(
+            self.db, lambda connection: candidates.search_in(connection, request)
+        )
+        # The summaries name every provider the candidates use, with its root.
+        root_of = {summary.uuid: summary.root_uuid for summary in found.summaries}
         free = {
             summary.uuid: {name: cap - used for name, (cap, used) in summary.resources.items()}
             for summary in found.summaries
@@ -141,22 +140,9 @@ class LocalPlacement:
                 }
                 for provider, amounts in candidate.allocations.items()
             }
-            root = roots[next(iter(candidate.allocations))]
+            root = root_of[next(iter(claim))]
             result.append(Candidate(root, claim, free.get(root, {})))
         return result
-
-    @staticmethod
-    async def _roots(session, found: candidates.Result) -> dict[int, str]:  # type: ignore[no-untyped-def]
-        ids = {p for c in found.candidates for p in c.allocations}
-        if not ids:
-            return {}
-        root = ResourceProvider.__table__.alias("root")
-        rows = await session.execute(
-            select(ResourceProvider.id, root.c.uuid)
-            .join(root, root.c.id == ResourceProvider.root_provider_id)
-            .where(ResourceProvider.id.in_(ids))
-        )
-        return dict(rows.all())
 
     async def claim(self, consumer: str, claim: Allocations, owner: Owner) -> bool:
         """Make `consumer` hold exactly `claim`; False if it no longer fits (a

@@ -4,10 +4,17 @@ themselves, and the check every create runs before it writes.
 Usage is never stored or cached: instances, cores and RAM are summed over the live
 rows of the ``instance`` table, key pairs counted per user, server groups per project
 and members per group, so that a failed build, a crash or a concurrent delete cannot
-leave a counter out of step (Nova's "counting quotas", its default since Pike). The
-price is that two concurrent creates may both pass a check against the same usage;
-Nova accepts that race too and so do we (its optional recheck after the write is left
-out, see docs/compute-api.md).
+leave a counter out of step (Nova's "counting quotas", its default since Pike). Two
+concurrent creates could both pass a check against the same usage: a server create
+checks and writes in one transaction that holds the project's row
+(`lock_project_in`), and counts again once its rows are committed (Nova's
+``recheck_quota``), taking them back if the limit no longer holds
+(`recheck_instances_in`: a create that did not take the lock, or an admin who
+lowered the limit meanwhile).
+
+The checks are synchronous Core code on a connection (`check_in`…), so that a boot
+runs them in the one transaction that writes its rows (nimbus.placement.work); the
+async forms run the same code inside a session's transaction.
 
 Limits resolve, most specific first: a user's own row in ``quota`` (for the resources
 Nova lets a user have: everything but server groups' members), the project's row
@@ -17,15 +24,18 @@ Nova lets a user have: everything but server groups' members), the project's row
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import Connection, bindparam, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.db.models.cell import Instance
 from nimbus.db.models.compute import KeyPair, Quota, QuotaClass, ServerGroup, ServerGroupMember
+from nimbus.db.models.identity import Project
 from nimbus.errors import BadRequest, Forbidden
+from nimbus.placement import work
 
 UNLIMITED = -1
 DEFAULT_CLASS = "default"
@@ -81,83 +91,110 @@ class Limits:
         return {**self.project, **self.user}
 
 
+Found = TypeVar("Found")
+
+
+async def _in(session: AsyncSession, check: Callable[[Connection], Found]) -> Found:
+    """`check` in the session's transaction, after its pending rows are written."""
+    await session.flush()
+    return await work.in_session(session, check)
+
+
+# Statements of every boot's checks, built once (their parameters vary, not their shape).
+_CLASS_ROWS = select(QuotaClass.resource, QuotaClass.hard_limit).where(
+    QuotaClass.class_name == bindparam("class_name")
+)
+_QUOTA_ROWS = select(Quota.user_id, Quota.resource, Quota.hard_limit).where(
+    Quota.project_id == bindparam("project_id"),
+    Quota.user_id.in_(bindparam("owners", expanding=True)),
+)
+_INSTANCE_USAGE = select(
+    func.count(Instance.id), func.sum(Instance.vcpus), func.sum(Instance.memory_mb)
+).where(
+    Instance.project_id == bindparam("project_id"),
+    Instance.deleted == 0,
+    or_(Instance.vm_state.is_(None), Instance.vm_state != "soft-delete"),
+    or_(Instance.hidden.is_(None), Instance.hidden.is_(False)),
+)
+_USER_INSTANCE_USAGE = _INSTANCE_USAGE.where(Instance.user_id == bindparam("user_id"))
+
+
 async def class_limits(session: AsyncSession, class_name: str = DEFAULT_CLASS) -> dict[str, int]:
     """A quota class's limits over Nova's defaults (the ``default`` class is what
     ``os-quota-sets/{id}/defaults`` shows)."""
-    rows = await session.execute(
-        select(QuotaClass.resource, QuotaClass.hard_limit).where(
-            QuotaClass.class_name == class_name
-        )
-    )
+    rows = await session.execute(_CLASS_ROWS, {"class_name": class_name})
     return {**DEFAULTS, **LEGACY, **{r: v for r, v in rows if r in RESOURCES}}
 
 
-async def _rows(session: AsyncSession, project_id: str, user_id: str) -> dict[str, int]:
-    rows = await session.execute(
-        select(Quota.resource, Quota.hard_limit).where(
-            Quota.project_id == project_id, Quota.user_id == user_id
-        )
-    )
-    return {r: v for r, v in rows if r in RESOURCES}
+def limits_in(connection: Connection, project_id: str, user_id: str | None = None) -> Limits:
+    """The limits of `project_id`, and of `user_id` in it when given (two queries)."""
+    project = {**DEFAULTS, **LEGACY}
+    classes = connection.execute(_CLASS_ROWS, {"class_name": DEFAULT_CLASS})
+    project.update((resource, limit) for resource, limit in classes)
+    owners = ["", user_id] if user_id else [""]
+    rows = connection.execute(_QUOTA_ROWS, {"project_id": project_id, "owners": owners})
+    user: dict[str, int] = {}
+    for owner, resource, limit in rows:
+        if resource in RESOURCES:
+            (user if owner else project)[resource] = limit
+    project = {r: v for r, v in project.items() if r in RESOURCES}
+    return Limits(project=project, user=user)
 
 
 async def limits(session: AsyncSession, project_id: str, user_id: str | None = None) -> Limits:
     """The limits of `project_id`, and of `user_id` in it when given."""
-    project = {**await class_limits(session), **await _rows(session, project_id, "")}
-    user = await _rows(session, project_id, user_id) if user_id else {}
-    return Limits(project=project, user=user)
+    return await _in(session, lambda connection: limits_in(connection, project_id, user_id))
 
 
-async def _instance_usage(
-    session: AsyncSession, project_id: str, user_id: str | None
+def instance_usage_in(
+    connection: Connection, project_id: str, user_id: str | None
 ) -> dict[str, int]:
     """Live instances of a project (or one user in it) and their vCPUs and RAM; soft
     deleted and hidden copies (a cross-cell resize's) do not count, as upstream."""
-    query = select(
-        func.count(Instance.id), func.sum(Instance.vcpus), func.sum(Instance.memory_mb)
-    ).where(
-        Instance.project_id == project_id,
-        Instance.deleted == 0,
-        or_(Instance.vm_state.is_(None), Instance.vm_state != "soft-delete"),
-        or_(Instance.hidden.is_(None), Instance.hidden.is_(False)),
-    )
     if user_id:
-        query = query.where(Instance.user_id == user_id)
-    count, cores, ram = (await session.execute(query)).one()
+        params = {"project_id": project_id, "user_id": user_id}
+        count, cores, ram = connection.execute(_USER_INSTANCE_USAGE, params).one()
+    else:
+        count, cores, ram = connection.execute(_INSTANCE_USAGE, {"project_id": project_id}).one()
     return {"instances": int(count or 0), "cores": int(cores or 0), "ram": int(ram or 0)}
 
 
-async def _count(session: AsyncSession, query: object) -> int:
-    return int((await session.execute(query)).scalar_one() or 0)  # type: ignore[call-overload]
+def _count(connection: Connection, query: object) -> int:
+    return int(connection.execute(query).scalar_one() or 0)  # type: ignore[call-overload]
+
+
+def usage_in(connection: Connection, project_id: str, user_id: str | None = None) -> dict[str, int]:
+    """What `project_id` (or `user_id` within it) uses now, counted from the rows:
+    instances, cores, ram, server_groups, and key_pairs (always a user's own: key pairs
+    belong to users, not projects; zero when no user is given)."""
+    used = instance_usage_in(connection, project_id, user_id)
+    groups = select(func.count(ServerGroup.id)).where(ServerGroup.project_id == project_id)
+    if user_id:
+        groups = groups.where(ServerGroup.user_id == user_id)
+    used["server_groups"] = _count(connection, groups)
+    used["key_pairs"] = _key_pairs(connection, user_id) if user_id else 0
+    return used
 
 
 async def usage(
     session: AsyncSession, project_id: str, user_id: str | None = None
 ) -> dict[str, int]:
-    """What `project_id` (or `user_id` within it) uses now, counted from the rows:
-    instances, cores, ram, server_groups, and key_pairs (always a user's own: key pairs
-    belong to users, not projects; zero when no user is given)."""
-    used = await _instance_usage(session, project_id, user_id)
-    groups = select(func.count(ServerGroup.id)).where(ServerGroup.project_id == project_id)
-    if user_id:
-        groups = groups.where(ServerGroup.user_id == user_id)
-    used["server_groups"] = await _count(session, groups)
-    used["key_pairs"] = await _key_pairs(session, user_id) if user_id else 0
-    return used
+    """`usage_in` in the session's transaction."""
+    return await _in(session, lambda connection: usage_in(connection, project_id, user_id))
 
 
-async def _key_pairs(session: AsyncSession, user_id: str) -> int:
-    return await _count(session, select(func.count(KeyPair.id)).where(KeyPair.user_id == user_id))
+def _key_pairs(connection: Connection, user_id: str) -> int:
+    return _count(connection, select(func.count(KeyPair.id)).where(KeyPair.user_id == user_id))
 
 
-async def group_members(session: AsyncSession, group_uuid: str) -> int:
+def group_members_in(connection: Connection, group_uuid: str) -> int:
     """How many servers server group `group_uuid` holds."""
     query = (
         select(func.count(ServerGroupMember.instance_uuid))
         .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
         .where(ServerGroup.uuid == group_uuid)
     )
-    return await _count(session, query)
+    return _count(connection, query)
 
 
 def _exceeded(limit: int, used: int, delta: int) -> bool:
@@ -190,8 +227,8 @@ _SINGLE_MESSAGES = {
 }
 
 
-async def check(
-    session: AsyncSession,
+def check_in(
+    connection: Connection,
     project_id: str,
     user_id: str,
     *,
@@ -219,7 +256,7 @@ async def check(
     unknown = set(deltas) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown quota resources: {sorted(unknown)}")
-    applying = await limits(session, project_id, user_id)
+    applying = limits_in(connection, project_id, user_id)
     project_limits, effective = applying.project, applying.effective()
     if "metadata_items" in deltas and _exceeded(
         effective["metadata_items"], 0, deltas["metadata_items"]
@@ -231,19 +268,19 @@ async def check(
     if "server_group_members" in deltas:
         if server_group is None:
             raise ValueError("server_group_members needs the server_group")
-        members = await group_members(session, server_group)
+        members = group_members_in(connection, server_group)
         if _exceeded(effective["server_group_members"], members, deltas["server_group_members"]):
             raise OverQuota(_SINGLE_MESSAGES["server_group_members"], ("server_group_members",))
     counted = [r for r in COUNTED if deltas.get(r, 0) > 0]
     if not counted:
         return
-    used = await usage(session, project_id)
+    used = usage_in(connection, project_id)
     if "key_pairs" in counted:
-        used["key_pairs"] = await _key_pairs(session, user_id)
+        used["key_pairs"] = _key_pairs(connection, user_id)
     overs = [r for r in counted if _exceeded(project_limits[r], used[r], deltas[r])]
     allowed = dict(project_limits)
     if not overs and any(r in applying.user for r in counted):
-        user_used = await usage(session, project_id, user_id)
+        user_used = usage_in(connection, project_id, user_id)
         overs = [r for r in counted if _exceeded(effective[r], user_used[r], deltas[r])]
         used, allowed = user_used, effective
     if not overs:
@@ -255,27 +292,57 @@ async def check(
     raise OverQuota(_instances_message(overs, shown, used, allowed), tuple(overs))
 
 
-async def check_instances(
+async def check(
     session: AsyncSession,
     project_id: str,
     user_id: str,
     *,
+    server_group: str | None = None,
+    requested: Mapping[str, int | str] | None = None,
+    **deltas: int,
+) -> None:
+    """`check_in` in the session's transaction."""
+
+    def checking(connection: Connection) -> None:
+        check_in(
+            connection,
+            project_id,
+            user_id,
+            server_group=server_group,
+            requested=requested,
+            **deltas,
+        )
+
+    await _in(session, checking)
+
+
+def lock_project_in(connection: Connection, project_id: str) -> None:
+    """Hold the project's row until the transaction ends, so that the quota checks and
+    writes of one project's concurrent creates take turns on PostgreSQL and MariaDB
+    (each counts what the one before it committed). SQLite needs no lock: its writers
+    take turns anyway, on the one-writer path from their first read."""
+    if connection.dialect.name != "sqlite":
+        connection.execute(select(Project.id).where(Project.id == project_id).with_for_update())
+
+
+def _instance_usage_of(
+    connection: Connection, applying: Limits, project_id: str, user_id: str
+) -> dict[str, int]:
+    """The usage instance limits compare with: the user's when the user has a limit
+    of their own for instances, cores or RAM, the project's otherwise."""
+    own = any(r in applying.user for r in INSTANCE_RESOURCES)
+    return instance_usage_in(connection, project_id, user_id if own else None)
+
+
+def _fitting(
+    effective: Mapping[str, int],
+    used: Mapping[str, int],
     vcpus: int,
     memory_mb: int,
-    min_count: int = 1,
-    max_count: int = 1,
+    min_count: int,
+    max_count: int,
 ) -> int:
-    """How many of a boot of `min_count`..`max_count` servers of this size fit, as
-    Nova's check_num_instances_quota decides: `max_count` if all fit, else as many as
-    the headroom allows if that is at least `min_count`; otherwise OverQuota with the
-    requested amounts of the whole boot ("2-4" instances) in the message."""
-    applying = await limits(session, project_id, user_id)
-    effective = applying.effective()
-    used = await _instance_usage(
-        session,
-        project_id,
-        user_id if any(r in applying.user for r in INSTANCE_RESOURCES) else None,
-    )
+    """How many of `min_count`..`max_count` servers fit over `used`, or OverQuota."""
     fits = max_count
     for resource, each in (("instances", 1), ("cores", vcpus), ("ram", memory_mb)):
         limit = effective[resource]
@@ -288,6 +355,55 @@ async def check_instances(
     overs = [r for r in INSTANCE_RESOURCES if _exceeded(effective[r], used[r], deltas[r])]
     requested = {**deltas, "instances": count}
     raise OverQuota(_instances_message(overs, requested, used, effective), tuple(overs))
+
+
+def check_instances_in(
+    connection: Connection,
+    project_id: str,
+    user_id: str,
+    *,
+    vcpus: int,
+    memory_mb: int,
+    min_count: int = 1,
+    max_count: int = 1,
+) -> tuple[int, bool]:
+    """How many of a boot of `min_count`..`max_count` servers of this size fit, as
+    Nova's check_num_instances_quota decides: `max_count` if all fit, else as many as
+    the headroom allows if that is at least `min_count`; otherwise OverQuota with the
+    requested amounts of the whole boot ("2-4" instances) in the message.
+
+    Also whether any of instances, cores and RAM is limited at all: if none is, there
+    is nothing for `recheck_instances_in` to recheck."""
+    applying = limits_in(connection, project_id, user_id)
+    effective = applying.effective()
+    limited = any(effective[r] != UNLIMITED for r in INSTANCE_RESOURCES)
+    if not limited:
+        return max_count, False
+    used = _instance_usage_of(connection, applying, project_id, user_id)
+    return _fitting(effective, used, vcpus, memory_mb, min_count, max_count), True
+
+
+def recheck_instances_in(
+    connection: Connection,
+    project_id: str,
+    user_id: str,
+    *,
+    count: int,
+    vcpus: int,
+    memory_mb: int,
+) -> None:
+    """Once a boot's `count` servers are committed, refuse them (OverQuota) if the
+    usage, theirs included, is over a limit now: a concurrent boot passed its check
+    against the same usage (Nova's recheck_quota). The message is the check's, the
+    `count` servers against what the others use."""
+    applying = limits_in(connection, project_id, user_id)
+    used = _instance_usage_of(connection, applying, project_id, user_id)
+    others = {
+        "instances": used["instances"] - count,
+        "cores": used["cores"] - count * vcpus,
+        "ram": used["ram"] - count * memory_mb,
+    }
+    _fitting(applying.effective(), others, vcpus, memory_mb, count, count)
 
 
 # --- administration (os-quota-sets, os-quota-class-sets) -------------------------------

@@ -32,8 +32,9 @@ class Spec(TypedDict, total=False):
     num_instances: int
 
 
-async def save(session: AsyncSession, instance_uuid: str, spec: Spec) -> None:
-    session.add(RequestSpec(instance_uuid=instance_uuid, spec=dict(spec)))
+def row(instance_uuid: str, spec: Spec) -> dict[str, Any]:
+    """The ``request_spec`` row of an instance."""
+    return {"instance_uuid": instance_uuid, "spec": dict(spec)}
 
 
 async def load(session: AsyncSession, instance_uuid: str) -> Spec:

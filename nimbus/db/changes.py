@@ -9,15 +9,23 @@ database, so a write in one API process invalidates the caches of all of them at
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
-from sqlalchemy import event, select, update
+from sqlalchemy import Connection, Select, event, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from nimbus.db.models.changes import FAMILY_OF, ChangeCounter
+from nimbus.db.base import ApiBase
+from nimbus.db.models.changes import FAMILY_OF, ChangeCounter, watch
 
 _PENDING = "nimbus.changed_families"
+
+#: Every network table (`net_*`) is one family: the network agent re-reads the topology
+#: when its counter moves (nimbus.services.network).
+NETWORK = "network"
+watch(NETWORK, sorted(name for name in ApiBase.metadata.tables if name.startswith("net_")))
 
 
 def _mark(session: Session, table: str | None) -> None:
@@ -54,7 +62,24 @@ def _forget(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
+def _counter(family: str) -> Select[tuple[int]]:
+    return select(ChangeCounter.value).where(ChangeCounter.family == family)
+
+
 async def current(session: AsyncSession, family: str) -> int:
     """The family's counter as committed now."""
-    value = await session.scalar(select(ChangeCounter.value).where(ChangeCounter.family == family))
-    return int(value or 0)
+    return int(await session.scalar(_counter(family)) or 0)
+
+
+def current_in(connection: Connection, family: str) -> int:
+    """`current` as part of a unit of work (nimbus.placement.work)."""
+    return int(connection.execute(_counter(family)).scalar() or 0)
+
+
+async def ensure(session: AsyncSession, family: str) -> None:
+    """Create the family's counter row if no migration did (a family added after its
+    tables, as `network`); a concurrent creator's row is as good as ours."""
+    if await session.scalar(_counter(family)) is None:
+        with contextlib.suppress(IntegrityError):
+            async with session.begin_nested():
+                session.add(ChangeCounter(family=family, value=0))

@@ -42,11 +42,18 @@ def async_url(url: str) -> URL:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """WAL lets readers run beside the one writer; busy_timeout queues writers."""
+    """WAL lets readers run beside the one writer; busy_timeout queues writers.
+
+    The timeout is long because SQLite's busy handler polls (every 100 ms at worst)
+    rather than queues: beside the one-writer thread of nimbus.placement.work, busy
+    with back-to-back units under a burst of boots or deletes, a writer of the async
+    driver was measured waiting 6 s for its turn (a 10 s timeout is the likely cause
+    of the one 500 a benchmark's burst of deletes met).
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA busy_timeout=60000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

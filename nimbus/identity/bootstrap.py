@@ -21,8 +21,12 @@ from nimbus.identity.roles import create_role
 from nimbus.identity.tokens import load_codec
 
 ADMIN = "admin"
-#: The default personas, each implying the next (admin → member → reader).
-ROLE_CHAIN = ("admin", "member", "reader")
+#: The default personas, each implying the next (admin → manager → member → reader),
+#: as Keystone's bootstrap makes them.
+ROLE_CHAIN = ("admin", "manager", "member", "reader")
+#: Keystone's bootstrap roles that imply nothing: `service` marks service users
+#: (Nova's os-server-external-events rule, Tempest's service credentials ask for it).
+STANDALONE_ROLES = ("service",)
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class BootstrapResult:
 
 async def _ensure_roles(session: AsyncSession) -> dict[str, Role]:
     roles: dict[str, Role] = {}
-    for name in ROLE_CHAIN:
+    for name in (*ROLE_CHAIN, *STANDALONE_ROLES):
         role = await session.scalar(select(Role).where(Role.name == name))
         roles[name] = role or await create_role(session, name=name)
     for prior, implied in itertools.pairwise(ROLE_CHAIN):

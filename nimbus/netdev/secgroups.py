@@ -234,6 +234,9 @@ def compile_ruleset(names: Names, topology: Topology) -> Ruleset:
     inet += [
         "chain forward {",
         "type filter hook forward priority filter; policy accept;",
+        # Marks are global to a packet: another agent's (another cloud's) marks must not
+        # send its packets into this agent's chains. Bridged traffic shows the bridge here.
+        f'iifname != "{names.bridge("")}*" accept',
         "meta mark 0 accept",
         "ct state established,related accept",
         "ct state invalid drop",

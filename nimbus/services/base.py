@@ -103,13 +103,17 @@ class Service:
             method = getattr(self, name, None)
             interval = getattr(method, _PERIODIC, None)
             if interval is not None:
-                spacing = float(getattr(self._options, interval))
+                spacing = self._spacing(interval)
                 if spacing > 0:
                     self._tasks.append(
                         asyncio.create_task(
                             self._every(spacing, method), name=f"{self.host}:{name}"
                         )
                     )
+
+    def _spacing(self, interval: str) -> float:
+        """Seconds between runs of the periodic task marked with `interval`."""
+        return float(getattr(self._options, interval))
 
     async def _stop(self) -> None:
         for task in self._tasks:

@@ -22,14 +22,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from nimbus.compute import events, hosts, instances, states
 from nimbus.compute.actions import Caller
 from nimbus.compute.events import Event
 from nimbus.compute.placement_client import Inventory
+from nimbus.db.models.cell import InstanceMetadata
 from nimbus.db.models.image import Image
 from nimbus.image import upload
 from nimbus.services.base import Deps, Service, periodic
-from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources
+from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources, ImageUnusable
 
 LOG = logging.getLogger(__name__)
 
@@ -107,6 +110,13 @@ class ComputeAgent(Service):
         self.node_uuid = ""
         self._node = host
         self._locked = _InstanceLocks()
+
+    def _spacing(self, interval: str) -> float:
+        spacing = super()._spacing(interval)
+        check = self.driver.guest_check_interval
+        if interval == "power_sync_interval" and check is not None:
+            return min(spacing, check) if spacing > 0 else check
+        return spacing
 
     # --- start, heartbeat, inventory ------------------------------------------------------
 
@@ -212,7 +222,46 @@ class ComputeAgent(Service):
                 task_states=[None],
             )
 
+    @periodic("power_sync_interval")
+    async def _reap_deleted_guests(self) -> None:
+        """Destroy guests whose instance is gone or lives elsewhere now (deleted while
+        this agent was down, say), as Nova's running_deleted_instance_action "reap"."""
+        for uuid in await self._unowned(await self.driver.list_instances()):
+            async with self._locked(uuid):
+                # Asked again under the lock: a resize finishing here may just have
+                # moved the instance to this host.
+                if uuid in await self._unowned([uuid]):
+                    LOG.warning("destroying guest %s on %s: no instance here", uuid, self.host)
+                    await self.driver.destroy(uuid)
+
+    async def _unowned(self, guests: list[str]) -> set[str]:
+        """Those of `guests` that no instance of this host owns."""
+        if not guests:
+            return set()
+        known = {i["uuid"] for i in await self._conductor("instances_on_host", host=self.host)}
+        return set(guests) - known
+
     # --- build and delete -----------------------------------------------------------------
+
+    async def _guest(self, instance: dict[str, Any], **extra: Any) -> Guest:
+        """The guest an instance describes, with its image's local data and its metadata
+        for drivers that boot from them (the fake driver skips the database reads)."""
+        if not self.driver.needs_image_data:
+            return Guest.of(instance, **extra)
+        async with self._db.reader() as session:
+            image = await session.get(Image, instance["image_ref"] or "")
+            rows = await session.scalars(
+                select(InstanceMetadata).where(InstanceMetadata.instance_uuid == instance["uuid"])
+            )
+            metadata = {row.key: row.value for row in rows}
+        store = self._deps.image_store
+        if image is not None and store is not None:
+            extra |= {
+                "image_path": store.path(image.id),
+                "image_format": image.disk_format,
+                "image_hash": image.os_hash_value,
+            }
+        return Guest.of(instance, metadata=metadata, **extra)
 
     async def build_and_run_instance(
         self,
@@ -225,7 +274,7 @@ class ComputeAgent(Service):
         event = events.begin(BUILD_EVENT, self.host)
         async with self._locked(uuid):
             try:
-                await self.driver.spawn(Guest.of(instance))
+                await self.driver.spawn(await self._guest(instance))
             except Exception as error:
                 LOG.warning("build of %s failed on %s: %s", uuid, self.host, error)
                 with suppress(Exception):
@@ -238,6 +287,9 @@ class ComputeAgent(Service):
                     event=events.failed(event, error),
                     attempt=attempt,
                     alternates=alternates or [],
+                    # An image no host can boot is not worth another host (Nova aborts
+                    # such builds instead of rescheduling them).
+                    abort=isinstance(error, ImageUnusable),
                 )
                 return
             built = await self._conductor(
@@ -398,7 +450,7 @@ class ComputeAgent(Service):
 
         async def work() -> None:
             await self.driver.destroy(uuid)
-            await self.driver.spawn(Guest.of(instance, admin_password=admin_password))
+            await self.driver.spawn(await self._guest(instance, admin_password=admin_password))
             if stopped:
                 await self.driver.power_off(uuid)
 
@@ -458,8 +510,9 @@ class ComputeAgent(Service):
         output = await self.driver.get_console_output(instance["uuid"])
         if length is None:
             return output
-        lines = output.splitlines(keepends=True)
-        return "".join(lines[-length:]) if length else ""
+        # Nova's tail: the last `length` pieces between newlines, so a log that ends in
+        # a newline gives an empty last piece (Tempest counts the lines this way).
+        return "\n".join(output.split("\n")[-length:]) if length else ""
 
     # --- resize ---------------------------------------------------------------------------
 
@@ -494,7 +547,7 @@ class ComputeAgent(Service):
         VERIFY_RESIZE for the user to confirm or revert."""
         flavors = instance["flavor"]
         power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
-        guest = Guest.of({**instance, "flavor": {"current": flavors["new"]}})
+        resized = {**instance, "flavor": {"current": flavors["new"]}}
         values = {
             "vm_state": states.RESIZED,
             "task_state": None,
@@ -508,9 +561,19 @@ class ComputeAgent(Service):
             instance,
             caller,
             "compute_finish_resize",
-            lambda: self.driver.finish_migration(guest, power_on=power_on),
+            lambda: self._finish(self.driver.finish_migration, resized, power_on),
             self._settle(instance, caller, values, [states.RESIZE_MIGRATED]),
         )
+
+    async def _finish(
+        self,
+        method: Callable[..., Awaitable[None]],
+        instance: dict[str, Any],
+        power_on: bool,
+    ) -> None:
+        """A resize's last step on the guest `instance` describes (with its new or old
+        flavor), inside the action so that a failure ends it with a fault."""
+        await method(await self._guest(instance), power_on=power_on)
 
     async def confirm_resize(self, instance: dict[str, Any], caller: Caller) -> None:
         """On the source: forget the old guest."""
@@ -545,12 +608,12 @@ class ComputeAgent(Service):
     async def finish_revert_resize(self, instance: dict[str, Any], caller: Caller) -> None:
         flavors = instance["flavor"]
         power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
-        guest = Guest.of({**instance, "flavor": {"current": flavors.get("old")}})
+        reverted = {**instance, "flavor": {"current": flavors.get("old")}}
         await self._act(
             instance,
             caller,
             "compute_finish_revert_resize",
-            lambda: self.driver.finish_revert_migration(guest, power_on=power_on),
+            lambda: self._finish(self.driver.finish_revert_migration, reverted, power_on),
             self._conductor_call("resize_reverted", instance, caller),
         )
 

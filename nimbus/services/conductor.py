@@ -16,13 +16,14 @@ import uuid as uuidlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from nimbus.compute import events, faults, hosts, instances, request_spec, states
 from nimbus.compute.actions import Caller
 from nimbus.compute.events import Event
 from nimbus.compute.placement_client import MIGRATION, Allocations, Move, Owner
 from nimbus.db.models.cell import Instance
+from nimbus.placement import work
 from nimbus.rpc import RemoteError
 from nimbus.services.base import Service
 
@@ -73,12 +74,12 @@ class ConductorService(Service):
         return {"service_id": service_id, "node_uuid": node_uuid}
 
     async def service_heartbeat(self, service_id: int) -> None:
-        async with self._db.transaction() as session:
-            await hosts.heartbeat(session, service_id)
+        await work.write(self._db, lambda connection: hosts.heartbeat_in(connection, service_id))
 
     async def node_usage(self, node_uuid: str, usage: dict[str, int]) -> None:
-        async with self._db.transaction() as session:
-            await hosts.record_usage(session, node_uuid, **usage)
+        await work.write(
+            self._db, lambda connection: hosts.record_usage_in(connection, node_uuid, **usage)
+        )
 
     async def instances_on_host(self, host: str) -> list[dict[str, Any]]:
         async with self._db.reader() as session:
@@ -106,27 +107,35 @@ class ConductorService(Service):
         changes = {k: v for k, v in values.items() if k in _WRITABLE}
         if launched:
             changes["launched_at"] = datetime.now().astimezone()
-        async with self._db.transaction() as session:
-            changed = await instances.transition(
-                session,
+
+        def update(connection: Connection) -> bool:
+            changed = instances.transition_in(
+                connection,
                 uuid,
                 changes,
                 vm_states=vm_states,
                 task_states=instances.ANY if task_states is None else task_states,
             )
             if caller and event:
-                await events.save(session, uuid, caller, event)
+                events.save_in(connection, uuid, caller, event)
             if fault:
-                faults.add(session, uuid, fault, host=event["host"] if event else None)
-        return changed
+                faults.add_in(connection, uuid, fault, host=event["host"] if event else None)
+            return changed
+
+        return await work.write(self._db, update)
 
     async def instance_destroyed(self, uuid: str, caller: Caller, event: Event) -> None:
         """The agent removed the guest: the row is soft-deleted and its claims freed."""
-        async with self._db.transaction() as session:
-            instance = await instances.get(session, uuid, deleted=True)
-            migration = (instance.system_metadata or {}).get("migration_uuid")
-            await events.save(session, uuid, caller, event)
-            await instances.destroy(session, uuid)
+
+        def destroy(connection: Connection) -> str | None:
+            instance = instances.row_in(connection, uuid)
+            if instance is None:
+                raise instances.InstanceNotFound(uuid)
+            events.save_in(connection, uuid, caller, event)
+            instances.destroy_in(connection, uuid)
+            return (instance.system_metadata or {}).get("migration_uuid")
+
+        migration = await work.write(self._db, destroy)
         await self._placement.release(uuid)
         if migration:
             await self._placement.release(migration)
@@ -179,24 +188,29 @@ class ConductorService(Service):
     ) -> None:
         """Record the chosen host on the instance and cast the build there."""
         host = destination["host"]
-        async with self._db.transaction() as session:
-            instance = await session.scalar(select(Instance).where(Instance.uuid == uuid))
+
+        def place(connection: Connection) -> dict[str, Any] | None:
+            """The instance's record with the host, if it is still building."""
+            instance = instances.row_in(connection, uuid)
+            if instance is None:
+                return None
             placement = {
                 "host": host,
                 "node": destination["node"],
                 "launched_on": host,
                 "task_state": states.SPAWNING,
-                "availability_zone": (instance.availability_zone if instance else None)
-                or destination["zone"],
+                "availability_zone": instance.availability_zone or destination["zone"],
             }
-            placed = instance is not None and await instances.transition(
-                session, uuid, placement, vm_states=[states.BUILDING]
-            )
-            if placed and event is not None:
-                await events.save(session, uuid, caller, event)
-            if placed:
-                record = {**instances.record(instance), **placement}
-        if not placed:
+            if not instances.transition_in(
+                connection, uuid, placement, vm_states=[states.BUILDING]
+            ):
+                return None
+            if event is not None:
+                events.save_in(connection, uuid, caller, event)
+            return {**instances.record(instance), **placement}
+
+        record = await work.write(self._db, place)
+        if record is None:
             # Deleted while it was being scheduled: nothing will run, free the claim.
             await self._placement.release(uuid)
             return
@@ -217,8 +231,11 @@ class ConductorService(Service):
         event: Event,
         attempt: int,
         alternates: list[dict[str, Any]],
+        abort: bool = False,
     ) -> None:
-        """An agent could not build: try the next alternate, or give up (ERROR)."""
+        """An agent could not build: try the next alternate, or give up (ERROR). An
+        aborted build (no host could do better, e.g. an image that is not a disk) goes
+        to ERROR at once with the agent's reason, as Nova's BuildAbortException does."""
         async with self._db.transaction() as session:
             await events.save(session, instance_uuid, caller, event)
             row = (
@@ -229,6 +246,10 @@ class ConductorService(Service):
                 )
             ).first()
         if row is None:
+            return
+        if abort:
+            message = f"Build of instance {instance_uuid} aborted: {event.get('details')}"
+            await self._fail(instance_uuid, caller, None, message, details=event.get("details"))
             return
         remaining = list(alternates)
         while attempt < self._options.max_attempts and remaining:
@@ -254,14 +275,17 @@ class ConductorService(Service):
         details: str | None = None,
     ) -> None:
         """ERROR with a fault, claims released (the build will not run anywhere)."""
-        async with self._db.transaction() as session:
-            failed = await instances.transition(
-                session, uuid, {"vm_state": states.ERROR, "task_state": None}
+
+        def fail(connection: Connection) -> None:
+            failed = instances.transition_in(
+                connection, uuid, {"vm_state": states.ERROR, "task_state": None}
             )
             if failed:
-                faults.add(session, uuid, message, details=details or message)
+                faults.add_in(connection, uuid, message, details=details or message)
             if event is not None:
-                await events.save(session, uuid, caller, event)
+                events.save_in(connection, uuid, caller, event)
+
+        await work.write(self._db, fail)
         await self._placement.release(uuid)
 
     # --- resize -------------------------------------------------------------------------

@@ -41,6 +41,14 @@ def _driver(options: ComputeOptions) -> virt.Driver:
             memory_mb=options.fake_memory_mb,
             local_gb=options.fake_local_gb,
         )
+    if options.driver == "qemu":
+        return virt.load(
+            "qemu",
+            instances_path=options.instances_path,
+            force_config_drive=options.force_config_drive,
+            shutdown_timeout=options.shutdown_timeout,
+            tcg_tb_size_mb=options.tcg_tb_size_mb,
+        )
     return virt.load(options.driver)
 
 

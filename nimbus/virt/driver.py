@@ -23,6 +23,10 @@ class GuestNotFound(DriverError):
     """No guest with that uuid on this host."""
 
 
+class ImageUnusable(DriverError):
+    """The image cannot become this guest's disk on any host; the message says why."""
+
+
 @dataclass(frozen=True)
 class HostResources:
     """What this host offers (becomes the compute node row and its Placement inventory)."""
@@ -33,6 +37,21 @@ class HostResources:
     hypervisor_type: str
     hypervisor_version: int = 1
     cpu_info: str = "{}"
+
+
+@dataclass(frozen=True)
+class Nic:
+    """One network interface of a guest. The QEMU driver puts it on user-mode
+    networking for now; the networking issue adds what to plug it into."""
+
+    mac: str
+
+    @classmethod
+    def of(cls, uuid: str) -> Nic:
+        """The NIC of an instance with a MAC derived from its uuid (Nova's fa:16:3e
+        prefix), stable across restarts, rebuilds and resizes."""
+        tail = bytes.fromhex(uuid.replace("-", "")[-6:])
+        return cls("fa:16:3e:" + ":".join(f"{b:02x}" for b in tail))
 
 
 @dataclass(frozen=True)
@@ -51,12 +70,25 @@ class Guest:
     ephemeral_gb: int = 0
     swap_mb: int = 0
     image_ref: str | None = None
-    #: Local path of the image's data, when the agent has it (the fake driver ignores it).
+    #: Local path of the image's data, its disk_format and sha512 `os_hash_value`, for
+    #: drivers that declare `needs_image_data` (the fake driver gets none of them).
     image_path: Path | None = None
+    image_format: str | None = None
+    image_hash: str | None = None
+    #: Base64, as the API received it.
     user_data: str | None = None
+    key_name: str | None = None
     key_data: str | None = None
     admin_password: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    hostname: str = ""
+    launch_index: int = 0
+    availability_zone: str | None = None
+    project_id: str | None = None
+    #: The user asked for a config drive (drivers may also always make one).
+    config_drive: bool = False
+    #: No NIC when the server was created with `networks: none`.
+    nics: tuple[Nic, ...] = ()
 
     @classmethod
     def of(cls, instance: dict[str, Any], **extra: Any) -> Guest:
@@ -72,7 +104,16 @@ class Guest:
             swap_mb=flavor.get("swap", 0),
             image_ref=instance.get("image_ref"),
             user_data=instance.get("user_data"),
+            key_name=instance.get("key_name"),
             key_data=instance.get("key_data"),
+            hostname=instance.get("hostname") or "",
+            launch_index=instance.get("launch_index") or 0,
+            availability_zone=instance.get("availability_zone"),
+            project_id=instance.get("project_id"),
+            config_drive=bool(instance.get("config_drive")),
+            nics=()
+            if (instance.get("system_metadata") or {}).get("networks") == "none"
+            else (Nic.of(instance["uuid"]),),
             **extra,
         )
 
@@ -82,6 +123,13 @@ class Driver(ABC):
 
     #: Short name shown as the hypervisor type.
     name: str = "driver"
+    #: The agent resolves the image's local data into Guest.image_* only for drivers
+    #: that boot from it (looking it up costs a database read per build).
+    needs_image_data: bool = False
+    #: Seconds between the agent's checks of its guests' power states, for a hypervisor
+    #: that tells nobody when a guest dies (libvirt sends Nova a lifecycle event at once;
+    #: bare QEMU does not). None: only the regular power sync (power_sync_interval).
+    guest_check_interval: float | None = None
 
     async def init_host(self, host: str) -> None:  # noqa: B027 - optional hook
         """Prepare the hypervisor before the agent takes requests (default: nothing)."""

@@ -3,10 +3,17 @@ from rows)."""
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
+from sqlalchemy import Connection, func, select
 
 from nimbus.compute import quotas
-from nimbus.db.models.compute import ServerGroup, ServerGroupMember
+from nimbus.db.engine import Database
+from nimbus.db.models.cell import Instance, InstanceAction
+from nimbus.db.models.compute import InstanceMapping, RequestSpec, ServerGroup, ServerGroupMember
+from nimbus.placement import work
 from tests.api.compute_helpers import (
     add_instance,
     admin_client,
@@ -17,6 +24,7 @@ from tests.api.compute_helpers import (
     ok,
 )
 from tests.api.conftest import Cloud
+from tests.api.server_helpers import LATEST, active_image, boot, boot_ok
 from tests.api.test_compute_keypairs import ssh_public_key
 
 LEGACY = {"fixed_ips", "floating_ips", "security_groups", "security_group_rules"}
@@ -240,6 +248,19 @@ async def test_limits(cloud: Cloud) -> None:
         ok(await member.get("/v2.1/limits"))
 
 
+async def instances_that_fit(
+    db: Database, project: str, *, min_count: int, max_count: int
+) -> tuple[int, bool]:
+    """`quotas.check_instances_in` for a boot of 1-vCPU, 1-MB servers by user "u"."""
+
+    def check(connection: Connection) -> tuple[int, bool]:
+        return quotas.check_instances_in(
+            connection, project, "u", vcpus=1, memory_mb=1, min_count=min_count, max_count=max_count
+        )
+
+    return await work.read(db, check)
+
+
 async def test_engine_checks_count_rows(cloud: Cloud) -> None:
     project = await new_project(cloud, "quota-engine")
     for _ in range(9):
@@ -260,16 +281,9 @@ async def test_engine_checks_count_rows(cloud: Cloud) -> None:
             "Quota exceeded for cores, instances: Requested 4, 2, "
             "but already used 18, 9 of 20, 10 cores, instances"
         )
-        assert (
-            await quotas.check_instances(
-                session, project, "u", vcpus=1, memory_mb=1, min_count=1, max_count=5
-            )
-            == 1
-        )
+        assert await instances_that_fit(db, project, min_count=1, max_count=5) == (1, True)
         with pytest.raises(quotas.OverQuota) as caught:
-            await quotas.check_instances(
-                session, project, "u", vcpus=1, memory_mb=1, min_count=2, max_count=4
-            )
+            await instances_that_fit(db, project, min_count=2, max_count=4)
         assert (
             str(caught.value) == "Quota exceeded for cores, instances: Requested 4, 2-4, "
             "but already used 18, 9 of 20, 10 cores, instances"
@@ -304,3 +318,95 @@ async def test_server_group_quota(cloud: Cloud) -> None:
         ok(await member.post("/v2.1/os-server-groups", json=body))
         message = fault(await member.post("/v2.1/os-server-groups", json=body), 403)
         assert message == "Quota exceeded, too many server groups."
+
+
+async def _instance_quota(cloud: Cloud, name: str, instances: int) -> str:
+    """A new project whose instance limit is `instances`; its id."""
+    project = await new_project(cloud, name)
+    async with await admin_client(cloud) as admin:
+        body = {"quota_set": {"instances": instances}}
+        ok(await admin.put(f"/v2.1/os-quota-sets/{project}", json=body))
+    return project
+
+
+async def _rows_of(cloud: Cloud, project: str) -> dict[str, int]:
+    """How many rows of each kind a boot writes the project has (live or not)."""
+    tables = {
+        "instance": Instance,
+        "mapping": InstanceMapping,
+        "action": InstanceAction,
+    }
+    async with cloud.process.db.reader() as session:
+        counts = {
+            name: int(
+                await session.scalar(
+                    select(func.count()).select_from(model).where(model.project_id == project)
+                )
+                or 0
+            )
+            for name, model in tables.items()
+        }
+        counts["request_spec"] = int(
+            await session.scalar(
+                select(func.count())
+                .select_from(RequestSpec)
+                .join(InstanceMapping, InstanceMapping.instance_uuid == RequestSpec.instance_uuid)
+                .where(InstanceMapping.project_id == project)
+            )
+            or 0
+        )
+    return counts
+
+
+@pytest.mark.parametrize("threaded", [True, False], ids=["one-writer", "async-driver"])
+async def test_concurrent_boots_cannot_exceed_the_limit(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch, threaded: bool
+) -> None:
+    """Eight boots at once against room for three: the limit holds whichever way the
+    transactions interleave (atomic on the one-writer SQLite path; through the async
+    driver, whose SQLite transactions take the write lock only at their first write,
+    the recheck after the commit takes back what went over, possibly more)."""
+    monkeypatch.setattr(work, "THREADED", threaded)
+    name = f"quota-race-{'threaded' if threaded else 'async'}"
+    project = await _instance_quota(cloud, name, 3)
+    image = await active_image(cloud, f"{name}-image")
+    async with await member_client(cloud, f"{name}-user", LATEST, project=name) as client:
+        responses = await asyncio.gather(*(boot(client, image, f"racer-{n}") for n in range(8)))
+        accepted = [r for r in responses if r.status_code == 202]
+        for refused in (r for r in responses if r.status_code != 202):
+            assert fault(refused, 403, "forbidden").startswith("Quota exceeded for instances")
+        listed = ok(await client.get("/v2.1/servers"))["servers"]
+    assert len(accepted) <= 3
+    if threaded:
+        assert len(accepted) == 3  # checks and writes are serialised: no boot refused needlessly
+    assert sorted(s["id"] for s in listed) == sorted(r.json()["server"]["id"] for r in accepted)
+    assert set((await _rows_of(cloud, project)).values()) == {len(accepted)}
+
+
+async def test_recheck_takes_back_a_boot_that_went_over(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A boot whose check raced a concurrent one (simulated: the check sees room that
+    is gone) is refused by the recheck with the check's message, and leaves no row."""
+    project = await _instance_quota(cloud, "quota-recheck", 1)
+    image = await active_image(cloud, "quota-recheck-image")
+    async with await member_client(
+        cloud, "quota-recheck-user", LATEST, project="quota-recheck"
+    ) as client:
+        first = (await boot_ok(client, image, "first"))["id"]
+
+        def stale(connection: Connection, *args: Any, **kwargs: Any) -> tuple[int, bool]:
+            return kwargs["max_count"], True
+
+        monkeypatch.setattr(quotas, "check_instances_in", stale)
+        response = await boot(client, image, "late")
+        assert fault(response, 403, "forbidden") == (
+            "Quota exceeded for instances: Requested 1, but already used 1 of 1 instances"
+        )
+        assert [s["id"] for s in ok(await client.get("/v2.1/servers"))["servers"]] == [first]
+    assert await _rows_of(cloud, project) == {
+        "instance": 1,
+        "mapping": 1,
+        "action": 1,
+        "request_spec": 1,
+    }

@@ -182,3 +182,33 @@ async def test_anti_affinity_group_spreads_members(compute_cloud: Cloud, image: 
         assert servers[-1]["status"] == "ERROR"
         assert servers[0]["server_groups"] == [group["id"]]
         await _delete_all(compute_cloud, client, uuids)
+
+
+async def test_concurrent_boots_into_an_anti_affinity_group_take_distinct_hosts(
+    compute_cloud: Cloud, image: str
+) -> None:
+    """One boot per host, all in flight at once: each is placed after the choices of
+    the ones before it, so no two share a host (none ends in ERROR either)."""
+    async with await admin_client(compute_cloud, "2.64") as client:
+        group = ok(
+            await client.post(
+                "/v2.1/os-server-groups",
+                json={"server_group": {"name": "apart-at-once", "policy": "anti-affinity"}},
+            )
+        )["server_group"]
+    async with await admin_client(compute_cloud, LATEST) as client:
+        body = {"name": "apart", "imageRef": image, "flavorRef": "1", "networks": "none"}
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/v2.1/servers",
+                    json={"server": body, "os:scheduler_hints": {"group": group["id"]}},
+                )
+                for _ in range(COMPUTE_HOSTS)
+            )
+        )
+        uuids = [ok(response, 202)["server"]["id"] for response in responses]
+        servers = [await wait_status(client, uuid, "ACTIVE") for uuid in uuids]
+        hosts = [server["OS-EXT-SRV-ATTR:host"] for server in servers]
+        assert len(set(hosts)) == COMPUTE_HOSTS, hosts
+        await _delete_all(compute_cloud, client, uuids)

@@ -27,6 +27,7 @@ class World:
     bob: str
     team: str
     admin: str
+    manager: str
     member: str
     reader: str
 
@@ -51,7 +52,8 @@ async def world(cloud: Cloud) -> World:
         team = await _post(client, "/v3/groups", "group", name="team")
         assert (await client.put(f"/v3/groups/{team}/users/{bob}")).status_code == 204
         roles = {
-            name: await find_id(client, "roles", name) for name in ("admin", "member", "reader")
+            name: await find_id(client, "roles", name)
+            for name in ("admin", "manager", "member", "reader")
         }
     return World(domain, root, child, leaf, alice, bob, team, **roles)
 
@@ -278,11 +280,15 @@ async def test_effective_applies_inheritance_and_implied_roles(
         "links": {"assignment": inherited_link},
     }
     assert admin_entry in on_leaf
-    # admin implies member implies reader; each implied entry names its prior role.
+    # admin implies manager implies member implies reader; each implied entry names
+    # its prior role.
     implied = {a["role"]["id"]: a for a in on_leaf if "prior_role" in a["links"]}
-    assert set(implied) == {w.member, w.reader}
+    assert set(implied) == {w.manager, w.member, w.reader}
+    assert implied[w.manager]["links"]["prior_role"] == (
+        f"{BASE}/prior_role/{w.manager}/implies/{w.admin}"
+    )
     assert implied[w.member]["links"]["prior_role"] == (
-        f"{BASE}/prior_role/{w.member}/implies/{w.admin}"
+        f"{BASE}/prior_role/{w.member}/implies/{w.manager}"
     )
     # The project-inherited grant on child reaches the leaf below it, not child itself.
     bob_leaf = await _assignments(

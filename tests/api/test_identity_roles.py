@@ -126,7 +126,8 @@ async def test_implied_roles(cloud: Cloud) -> None:
     assert [r["id"] for r in listing["implies"]] == [implied["id"]]
     rules = {r["prior_role"]["name"]: r for r in inferences.json()["role_inferences"]}
     assert [r["name"] for r in rules["lead"]["implies"]] == ["helper"]
-    assert [r["name"] for r in rules["admin"]["implies"]] == ["member"]
+    assert [r["name"] for r in rules["admin"]["implies"]] == ["manager"]
+    assert [r["name"] for r in rules["manager"]["implies"]] == ["member"]
     assert deleted.status_code == 204 and after.status_code == 404
 
 

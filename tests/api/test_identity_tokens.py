@@ -44,7 +44,7 @@ async def test_project_scoped_token_has_roles_and_catalog(cloud: Cloud) -> None:
     assert token["methods"] == ["password"]
     assert token["project"]["name"] == "admin"
     assert token["project"]["domain"] == {"id": "default", "name": "Default"}
-    assert {r["name"] for r in token["roles"]} == {"admin", "member", "reader"}
+    assert {r["name"] for r in token["roles"]} == {"admin", "manager", "member", "reader"}
     identity = [s for s in token["catalog"] if s["type"] == "identity"]
     assert {e["interface"] for e in identity[0]["endpoints"]} == {"public", "internal", "admin"}
     assert token["expires_at"].endswith("Z") and len(token["audit_ids"]) == 1

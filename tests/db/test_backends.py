@@ -47,7 +47,7 @@ async def test_migrate_bootstrap_and_token_cycle(db: Database) -> None:
         issued = await authenticator.issue(
             session, creds, ScopeRequest(project_name="admin", project_domain_id="default")
         )
-    assert {r.name for r in issued.roles} == {"admin", "member", "reader"}
+    assert {r.name for r in issued.roles} == {"admin", "manager", "member", "reader"}
     async with db.reader() as session:
         validated = await authenticator.validate(session, issued.token)
     assert validated.project is not None and validated.project.name == "admin"

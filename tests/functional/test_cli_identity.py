@@ -14,7 +14,7 @@ from tests.processes import Running, free_offset, rc_environment, start
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("cli-cloud")
-    running = start(["up", "--data-dir", str(data_dir)], offset=free_offset())
+    running = start(["up", "--data-dir", str(data_dir), "--driver", "fake"], offset=free_offset())
     try:
         yield running, rc_environment(data_dir / "adminrc")
     finally:

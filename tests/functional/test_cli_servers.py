@@ -18,7 +18,9 @@ from tests.processes import Running, free_offset, rc_environment, start
 @pytest.fixture(scope="module")
 def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     data_dir = tmp_path_factory.mktemp("cli-servers-cloud")
-    running: Running = start(["up", "--data-dir", str(data_dir)], offset=free_offset())
+    running: Running = start(
+        ["up", "--data-dir", str(data_dir), "--driver", "fake"], offset=free_offset()
+    )
     try:
         yield rc_environment(data_dir / "adminrc")
     finally:

@@ -47,7 +47,7 @@ def _children(pid: int) -> list[str]:
 def test_up_writes_rc_files_stops_cleanly_and_restarts_with_its_state(tmp_path: Path) -> None:
     data_dir = tmp_path / "cloud"
     offset = free_offset()
-    first = start(["up", "--data-dir", str(data_dir)], offset=offset)
+    first = start(["up", "--data-dir", str(data_dir), "--driver", "fake"], offset=offset)
     try:
         assert any(line.startswith("admin password") for line in first.lines)
         env = rc_environment(data_dir / "adminrc")
@@ -66,7 +66,7 @@ def test_up_writes_rc_files_stops_cleanly_and_restarts_with_its_state(tmp_path: 
         assert first.stop() == 0
 
     moved = free_offset()
-    second = start(["up", "--data-dir", str(data_dir)], offset=moved)
+    second = start(["up", "--data-dir", str(data_dir), "--driver", "fake"], offset=moved)
     try:
         assert not any(line.startswith("admin password") for line in second.lines)
         env = rc_environment(data_dir / "adminrc")
@@ -92,7 +92,7 @@ def test_up_writes_rc_files_stops_cleanly_and_restarts_with_its_state(tmp_path: 
 
 
 def test_sigint_stops_too(tmp_path: Path) -> None:
-    running = start(["up", "--data-dir", str(tmp_path)], offset=free_offset())
+    running = start(["up", "--data-dir", str(tmp_path), "--driver", "fake"], offset=free_offset())
     running.process.send_signal(2)
     assert running.process.wait(15) == 0
 

@@ -13,6 +13,7 @@ from nimbus.db import changes
 from nimbus.db.models.identity import IDENTITY
 from nimbus.errors import Unauthorized
 from nimbus.identity.auth import Authenticator, ResolvedToken
+from nimbus.placement import work
 
 
 def context_from(resolved: ResolvedToken, request_id: str) -> RequestContext:
@@ -48,9 +49,14 @@ async def authenticate(request: Request) -> RequestContext:
     if not token:
         raise Unauthorized()
     authenticator: Authenticator = request.app.state.authenticator
-    async with request.app.state.db.reader() as session:
-        generation = await changes.current(session, IDENTITY)
-        resolved = await authenticator.validate(session, token, generation=generation)
+    db = request.app.state.db
+    # A token seen before costs one read of the identity change counter (one hop to
+    # the database's thread on SQLite); only a new or changed one opens a session.
+    generation = await work.read(db, lambda connection: changes.current_in(connection, IDENTITY))
+    resolved = authenticator.cached(token, generation)
+    if resolved is None:
+        async with db.reader() as session:
+            resolved = await authenticator.validate(session, token, generation=generation)
     # Other tokens in this request (X-Subject-Token) are checked against the same reading.
     request.state.identity_generation = generation
     return context_from(resolved, request.state.request_id)

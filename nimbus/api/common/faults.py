@@ -85,3 +85,26 @@ def compute_fault(error: NimbusError) -> dict[str, Any]:
         return identity_fault(error)
     name = COMPUTE_FAULT_NAMES.get(error.code, "computeFault")
     return {name: {"code": error.code, "message": error.message}}
+
+
+#: The webob exception Neutron names an error after when no Neutron exception did.
+NETWORK_FAULT_TYPES = {
+    400: "HTTPBadRequest",
+    403: "HTTPForbidden",
+    404: "HTTPNotFound",
+    405: "HTTPMethodNotAllowed",
+    409: "HTTPConflict",
+    413: "HTTPRequestEntityTooLarge",
+    415: "HTTPUnsupportedMediaType",
+    503: "HTTPServiceUnavailable",
+}
+
+
+def network_fault(error: NimbusError) -> dict[str, Any]:
+    """Neutron: {"NeutronError": {"type": "NetworkNotFound", "message", "detail": ""}},
+    the type being the upstream exception's name; a 401 comes from keystonemiddleware
+    in front of Neutron, so it has Keystone's shape."""
+    if error.code == 401:
+        return identity_fault(error)
+    kind = error.error_code or NETWORK_FAULT_TYPES.get(error.code, "HTTPInternalServerError")
+    return {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}

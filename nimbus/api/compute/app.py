@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from nimbus.api.common.app import build_app
+from nimbus.api.common.app import REQUEST_ID_HEADER, build_app
 from nimbus.api.common.auth import authenticate
 from nimbus.api.common.faults import compute_fault
 from nimbus.api.common.microversion import MicroversionMiddleware
@@ -38,6 +38,32 @@ class LegacyProjectPrefix:
         await self.app(scope, receive, send)
 
 
+_COMPUTE_REQUEST_ID = b"x-compute-request-id"
+
+
+class ComputeRequestIdHeader:
+    """Repeats each response's request id as ``x-compute-request-id``: Nova sends both
+    headers, and older clients (Tempest's instance-action tests among them) read the
+    compute one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_both(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                ids = [v for k, v in headers if k.lower() == REQUEST_ID_HEADER.encode()]
+                message["headers"] = headers + [(_COMPUTE_REQUEST_ID, v) for v in ids[:1]]
+            await send(message)
+
+        await self.app(scope, receive, send_both)
+
+
 def _looks_like_project_id(segment: str) -> bool:
     """Keystone ids are 32 hex digits (dashed UUIDs from other deployments too)."""
     plain = segment.replace("-", "")
@@ -48,4 +74,4 @@ def create_app(state: Mapping[str, Any]) -> ASGIApp:
     """`state` holds db, authenticator, policy, max_body_bytes and service_down_time
     (see nimbus.cloud)."""
     app = build_app(ROUTES, render=compute_fault, authenticate=authenticate, state=state)
-    return LegacyProjectPrefix(MicroversionMiddleware(app, VERSIONS))
+    return LegacyProjectPrefix(ComputeRequestIdHeader(MicroversionMiddleware(app, VERSIONS)))

@@ -110,6 +110,19 @@ HYPERVISORS = _family(
     },
 )
 
+HOSTS = _family(
+    "os_compute_api:os-hosts",
+    {op: ADMIN for op in ("list", "show", "update", "reboot", "shutdown", "start")},
+)
+
+INSTANCE_USAGE_AUDIT_LOG = _family(
+    "os_compute_api:os-instance-usage-audit-log", {"list": ADMIN, "show": ADMIN}
+)
+
+SIMPLE_TENANT_USAGE = _family(
+    "os_compute_api:os-simple-tenant-usage", {"list": ADMIN, "show": PROJECT_READER_OR_ADMIN}
+)
+
 SERVICES = _family("os_compute_api:os-services", {"list": ADMIN, "update": ADMIN, "delete": ADMIN})
 
 LIMITS = _family("os_compute_api:limits", {"": ANY, "other_project": ADMIN})
@@ -181,6 +194,17 @@ SERVERS = {
         },
     ),
     "os_compute_api:os-console-output": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-admin-actions:reset_state": ADMIN,
+    "os_compute_api:os-admin-actions:inject_network_info": ADMIN,
+    **_family(
+        "os_compute_api:os-server-password",
+        {"show": PROJECT_READER_OR_ADMIN, "clear": PROJECT_MEMBER_OR_ADMIN},
+    ),
+    **_family(
+        "os_compute_api:ips", {"index": PROJECT_READER_OR_ADMIN, "show": PROJECT_READER_OR_ADMIN}
+    ),
+    "os_compute_api:os-server-external-events:create": "role:service",
+    "os_compute_api:os-server-diagnostics": ADMIN,
     **_family(
         "os_compute_api:server-metadata",
         {
@@ -223,6 +247,9 @@ RULES: dict[str, str] = {
     **AGGREGATES,
     **AGGREGATE_IMAGES,
     **HYPERVISORS,
+    **HOSTS,
+    **INSTANCE_USAGE_AUDIT_LOG,
+    **SIMPLE_TENANT_USAGE,
     **SERVICES,
     **LIMITS,
     **QUOTAS,

@@ -19,16 +19,24 @@ from nimbus.api.compute import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    hosts,
     hypervisors,
+    images,
     instance_actions,
+    instance_usage_audit_log,
     keypairs,
     limits,
     quota_sets,
     server_actions,
+    server_diagnostics,
+    server_external_events,
     server_groups,
+    server_ips,
     server_metadata,
+    server_password,
     servers,
     services,
+    simple_tenant_usage,
     versions,
 )
 from nimbus.api.compute.common import API_ROOT, actions, until
@@ -39,6 +47,8 @@ DISCOVERY: Routes = [
     ("/", {"GET": versions.list_versions}),
     (API_ROOT, {"GET": versions.show_version}),
     (f"{API_ROOT}/", {"GET": versions.show_version}),
+    ("/v2", {"GET": versions.show_legacy_version}),
+    ("/v2/", {"GET": versions.show_legacy_version}),
 ]
 
 #: Servers and everything under /servers (the servers family's rows).
@@ -87,6 +97,13 @@ SERVERS: Routes = [
             "DELETE": since("2.26", server_metadata.delete_tag),
         },
     ),
+    (f"{_SERVER}/diagnostics", {"GET": server_diagnostics.show_diagnostics}),
+    (f"{_SERVER}/ips", {"GET": server_ips.list_ips}),
+    (
+        f"{_SERVER}/os-server-password",
+        {"GET": server_password.show_password, "DELETE": server_password.clear_password},
+    ),
+    (f"{_SERVER}/ips/{{network}}", {"GET": server_ips.show_ips}),
     (f"{_SERVER}/os-instance-actions", {"GET": instance_actions.list_actions}),
     (
         f"{_SERVER}/os-instance-actions/{{request_id}}",
@@ -194,6 +211,47 @@ CATALOG: Routes = [
     (
         f"{API_ROOT}/os-hypervisors/{{pattern}}/servers",
         {"GET": until("2.52", hypervisors.hypervisor_servers)},
+    ),
+    (f"{API_ROOT}/images", {"GET": until("2.35", images.list_images)}),
+    (f"{API_ROOT}/images/detail", {"GET": until("2.35", images.list_images_detail)}),
+    (
+        f"{API_ROOT}/images/{{image_id}}",
+        {"GET": until("2.35", images.show_image), "DELETE": until("2.35", images.delete_image)},
+    ),
+    (
+        f"{API_ROOT}/images/{{image_id}}/metadata",
+        {
+            "GET": until("2.38", images.list_metadata),
+            "POST": until("2.38", images.update_metadata),
+            "PUT": until("2.38", images.replace_metadata),
+        },
+    ),
+    (
+        f"{API_ROOT}/images/{{image_id}}/metadata/{{key}}",
+        {
+            "GET": until("2.38", images.show_metadata_item),
+            "PUT": until("2.38", images.set_metadata_item),
+            "DELETE": until("2.38", images.delete_metadata_item),
+        },
+    ),
+    (f"{API_ROOT}/os-server-external-events", {"POST": server_external_events.create_events}),
+    (f"{API_ROOT}/os-hosts", {"GET": until("2.42", hosts.list_hosts)}),
+    (
+        f"{API_ROOT}/os-hosts/{{host}}",
+        {"GET": until("2.42", hosts.show_host), "PUT": until("2.42", hosts.update_host)},
+    ),
+    (f"{API_ROOT}/os-hosts/{{host}}/startup", {"GET": until("2.42", hosts.startup_host)}),
+    (f"{API_ROOT}/os-hosts/{{host}}/shutdown", {"GET": until("2.42", hosts.shutdown_host)}),
+    (f"{API_ROOT}/os-hosts/{{host}}/reboot", {"GET": until("2.42", hosts.reboot_host)}),
+    (f"{API_ROOT}/os-instance_usage_audit_log", {"GET": instance_usage_audit_log.list_audit_logs}),
+    (
+        f"{API_ROOT}/os-instance_usage_audit_log/{{before}}",
+        {"GET": instance_usage_audit_log.show_audit_log},
+    ),
+    (f"{API_ROOT}/os-simple-tenant-usage", {"GET": simple_tenant_usage.list_usages}),
+    (
+        f"{API_ROOT}/os-simple-tenant-usage/{{project_id}}",
+        {"GET": simple_tenant_usage.show_usage},
     ),
     (f"{API_ROOT}/limits", {"GET": limits.show_limits}),
     (

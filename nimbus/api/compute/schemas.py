@@ -335,6 +335,29 @@ class CacheImages(Strict):
     cache: Annotated[list[CachedImage], Field(min_length=1)]
 
 
+# --- image proxy metadata (up to 2.38) -------------------------------------------------
+
+
+class ImageMetadata(Strict):
+    metadata: Annotated[dict[str, Any], metadata((str,))]
+
+
+class ImageMetaItem(Strict):
+    meta: Annotated[dict[str, Any], metadata((str,)), Field(min_length=1, max_length=1)]
+
+
+# --- os-hosts (up to 2.42) -------------------------------------------------------------
+
+OnOff = Literal["enable", "disable", "Enable", "Disable", "ENABLE", "DISABLE"]
+
+
+class HostUpdate(Strict):
+    """PUT /os-hosts/{host}: one of them at least (checked by the handler)."""
+
+    status: OnOff | None = None
+    maintenance_mode: OnOff | None = None
+
+
 # --- os-services ----------------------------------------------------------------------
 
 

@@ -69,6 +69,19 @@ async def _unlock(session, server, body, caller, request):  # type: ignore[no-un
     return None
 
 
+async def _reset_state(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    wanted = common.validate(server_schemas.ResetState, body)
+    await lifecycle.reset_state(session, server, wanted.state, caller)
+    return None
+
+
+async def _inject_network_info(session, server, body, caller, request):  # type: ignore[no-untyped-def]
+    """Accepted and done: guests here take their network settings from DHCP and the
+    metadata service, so there is nothing to push into them (Nova's libvirt driver
+    does nothing for this action either)."""
+    return None
+
+
 async def _rebuild(session, server, body, caller, request):  # type: ignore[no-untyped-def]
     rebuild = common.validate(server_schemas.Rebuild, body)
     server_schemas.refuse_newer(body, common.version(request), server_schemas.REBUILD_FIELDS_SINCE)
@@ -105,6 +118,11 @@ ACTIONS: dict[str, tuple[str, Run]] = {
     "revertResize": ("os_compute_api:servers:revert_resize", _revert),
     "rebuild": ("os_compute_api:servers:rebuild", _rebuild),
     "createImage": ("os_compute_api:servers:create_image", _create_image),
+    "os-resetState": ("os_compute_api:os-admin-actions:reset_state", _reset_state),
+    "injectNetworkInfo": (
+        "os_compute_api:os-admin-actions:inject_network_info",
+        _inject_network_info,
+    ),
 }
 #: Actions answered with a body, not an empty 202.
 _CONSOLE = "os-getConsoleOutput"
@@ -131,16 +149,32 @@ async def server_action(request: Request) -> Response:
 
 async def _answer(request: Request, name: str, uuid: str) -> Response:
     if name == "rebuild":
-        body = await render(request, uuid)
-        body["server"]["adminPass"] = request.state.admin_password
-        return json_response(body, 202)
+        return json_response(await _rebuilt(request, uuid), 202)
     if name == "createImage":
         image_id = request.state.image_id
         location = f"{common.base_url(request)}/images/{image_id}"
         if common.at_least(request, "2.45"):
             return json_response({"image_id": image_id}, 202)
         return Response(status_code=202, headers={"Location": location})
-    return Response(status_code=202)
+    # Nova keeps confirmResize's 204 for backward compatibility (every other action is 202)
+    return Response(status_code=204 if name == "confirmResize" else 202)
+
+
+async def _rebuilt(request: Request, uuid: str) -> dict[str, Any]:
+    """Nova's rebuild answer: the basic view before 2.75 (with the key name from 2.54),
+    the full one from 2.75; user data as `user_data` from 2.57, never as the extended
+    attribute; the new admin password."""
+    body = await render(request, uuid, extras=common.at_least(request, "2.75"))
+    shown = body["server"]
+    shown.pop("OS-EXT-SRV-ATTR:user_data", None)
+    async with common.reading(request) as session:
+        server = await server_of(session, request, uuid)
+    if common.at_least(request, "2.54"):
+        shown["key_name"] = server.key_name
+    if common.at_least(request, "2.57"):
+        shown["user_data"] = server.user_data
+    shown["adminPass"] = request.state.admin_password
+    return body
 
 
 async def _console_output(request: Request, uuid: str, body: Any) -> Response:
@@ -150,7 +184,7 @@ async def _console_output(request: Request, uuid: str, body: Any) -> Response:
         raise BadRequest(f"Invalid input for field/attribute length. Value: {length}.")
     async with common.reading(request) as session:
         server = await server_of(session, request, uuid, "os_compute_api:os-console-output")
-        lifecycle.check_running(server)
+        lifecycle.check_on_a_host(server)
         record = instances.record(server)
     try:
         output = await request.app.state.bus.call(

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
+from starlette.responses import Response
 
 from nimbus.api.common import handler
 from nimbus.api.compute import common
@@ -49,6 +51,12 @@ async def server_of(
 async def send(request: Request, cast: Cast | None) -> None:
     if cast is not None:
         await request.app.state.bus.cast(cast.topic, cast.method, server=cast.server, **cast.kwargs)
+
+
+def fast_json(body: Any) -> Response:
+    """The compact UTF-8 JSON of `json_response`, written by orjson: a list of a
+    thousand servers encodes several times faster."""
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def placement(request: Request) -> LocalPlacement:

@@ -67,14 +67,25 @@ def _flavor_ref(value: Any) -> Any:
 
 UserData = Annotated[str | None, Field(max_length=USER_DATA_MAX), _format("base64", _decode_base64)]
 Uuid = Annotated[str, _format("uuid", uuid.UUID)]
-IPv4 = Annotated[str, _format("ipv4", ipaddress.IPv4Address)]
-IPv6 = Annotated[str, _format("ipv6", ipaddress.IPv6Address)]
+
+
+def _compact(value: str | None) -> str | None:
+    """An access address as Nova stores it: in its canonical text (Nova's IPAddress
+    column type), so '0000:…:babe:220.12.22.2' reads back as '::babe:dc0c:1602'."""
+    return None if value is None else str(ipaddress.ip_address(value))
+
+
+IPv4 = Annotated[str, _format("ipv4", ipaddress.IPv4Address), AfterValidator(_compact)]
+IPv6 = Annotated[str, _format("ipv6", ipaddress.IPv6Address), AfterValidator(_compact)]
 Tag = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(_tag)]
 FlavorRef = Annotated[str, BeforeValidator(_flavor_ref), Field(min_length=1, max_length=255)]
 ImageRef = Annotated[str, Field(max_length=255)]
 Metadata = Annotated[dict[str, Any], metadata((str,))]
 AdminPass = Annotated[str, Field(max_length=255)]
-Hostname = Annotated[str, Field(min_length=2, max_length=63, pattern=r"^[a-zA-Z0-9-._]*$")]
+#: A host name: a label of 2 to 63 characters up to 2.93, a FQDN of up to 255 from
+#: 2.94 (see refuse_newer).
+Hostname = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9-._]*$")]
+_FQDN_SINCE = Version(2, 94)
 DiskConfig = Literal["AUTO", "MANUAL"]
 
 
@@ -160,12 +171,20 @@ def refuse_newer(
     since: dict[str, str],
     until: dict[str, str] | None = None,
 ) -> None:
-    """400 for a field the request's microversion does not have."""
+    """400 for a field the request's microversion does not have, or for a host name
+    longer or shorter than a label before 2.94."""
     for name in given:
         first = since.get(name)
         last = (until or {}).get(name)
         if (first and version < Version.parse(first)) or (last and version > Version.parse(last)):
             raise BadRequest(f"Additional properties are not allowed ('{name}' was unexpected)")
+    hostname = given.get("hostname")
+    if isinstance(hostname, str) and version < _FQDN_SINCE and not 2 <= len(hostname) <= 63:
+        bound = "at most 63" if len(hostname) > 63 else "at least 2"
+        raise BadRequest(
+            f"Invalid input for field/attribute hostname. Value: {hostname}. "
+            f"String should have {bound} characters"
+        )
 
 
 class ServerChange(Strict):
@@ -234,6 +253,10 @@ class CreateImage(Strict):
 
 class ConsoleOutput(Strict):
     length: StrictInt | Annotated[str, Field(pattern=r"^-?[0-9]+$")] | None = None
+
+
+class ResetState(Strict):
+    state: Literal["active", "error"]
 
 
 class Lock(Strict):

@@ -8,23 +8,25 @@ over dicts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, select
 from starlette.requests import Request
 
 from nimbus.api.compute import common
 from nimbus.api.compute.views import dbtime, isotime
 from nimbus.compute import faults, hosts, listing, states
-from nimbus.db.models.cell import Instance, InstanceFault, Service
+from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import RequestSpec, ServerGroup, ServerGroupMember
 
 
+@functools.lru_cache(maxsize=4096)
 def host_id(host: str | None, project_id: str) -> str:
-    """Nova's hostId: an opaque per-project hash of the host ("" without one)."""
+    """Nova's hostId: an opaque per-project hash of the host ("" without one); kept,
+    since a page of servers has few hosts and projects."""
     if not host:
         return ""
     return hashlib.sha224((project_id + host).encode()).hexdigest()
@@ -35,13 +37,22 @@ def instance_name(instance: Instance) -> str:
     return f"instance-{instance.id:08x}"
 
 
+def server_links(base: str, uuid: str) -> list[dict[str, str]]:
+    """A server's self and bookmark links under the API's `base` URL."""
+    return [
+        {"rel": "self", "href": f"{base}{common.API_ROOT}/servers/{uuid}"},
+        {"rel": "bookmark", "href": f"{base}/servers/{uuid}"},
+    ]
+
+
 @dataclass
 class Page:
     """What the servers of one response carry besides their rows."""
 
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     tags: dict[str, list[str]] = field(default_factory=dict)
-    faults: dict[str, InstanceFault] = field(default_factory=dict)
+    #: instance uuid → its newest fault (a row)
+    faults: dict[str, Any] = field(default_factory=dict)
     specs: dict[str, dict[str, Any]] = field(default_factory=dict)
     groups: dict[str, list[str]] = field(default_factory=dict)
     #: host → "UP" / "DOWN" / "MAINTENANCE"
@@ -82,24 +93,30 @@ class ServerView:
     def at_least(self, minor: int) -> bool:
         return self.version >= (2, minor)
 
-    async def load(
-        self, session: AsyncSession, servers: list[Instance], *, groups: bool = False
-    ) -> Page:
+    def load(self, connection: Connection, servers: list[Any], *, groups: bool = False) -> Page:
+        """What `servers` carry besides their rows, in one query each (a unit of work:
+        nimbus.placement.work)."""
         uuids = [s.uuid for s in servers]
-        page = Page(metadata=await listing.metadata_of(session, uuids))
+        page = Page(metadata=listing.metadata_in(connection, uuids))
         if self.at_least(26):
-            page.tags = await listing.tags_of(session, uuids)
+            page.tags = listing.tags_in(connection, uuids)
         failed = [s.uuid for s in servers if s.vm_state == states.ERROR or s.deleted]
-        page.faults = await faults.latest(session, failed)
+        page.faults = faults.latest_in(connection, failed)
         if self.at_least(96) and uuids:
-            rows = await session.execute(
-                select(RequestSpec.instance_uuid, RequestSpec.spec).where(
+            # Only what the view shows of each request spec, taken out by the database:
+            # decoding the whole documents cost more than the rest of the page.
+            zone, hints = RequestSpec.spec["availability_zone"], RequestSpec.spec["scheduler_hints"]
+            rows = connection.execute(
+                select(RequestSpec.instance_uuid, zone, hints).where(
                     RequestSpec.instance_uuid.in_(uuids)
                 )
             )
-            page.specs = dict(rows.all())
+            page.specs = {
+                uuid: {"availability_zone": zone, "scheduler_hints": hints}
+                for uuid, zone, hints in rows.all()
+            }
         if groups and self.at_least(71) and uuids:
-            rows = await session.execute(
+            rows = connection.execute(
                 select(ServerGroupMember.instance_uuid, ServerGroup.uuid)
                 .join(ServerGroup, ServerGroup.id == ServerGroupMember.group_id)
                 .where(ServerGroupMember.instance_uuid.in_(uuids))
@@ -107,15 +124,17 @@ class ServerView:
             for member, group in rows.all():
                 page.groups.setdefault(member, []).append(group)
         if self.at_least(16) and self.host_status:
-            page.host_status = await self._host_status(session, servers)
+            page.host_status = self._host_status(connection, servers)
         return page
 
-    async def _host_status(self, session: AsyncSession, servers: list[Instance]) -> dict[str, str]:
+    def _host_status(self, connection: Connection, servers: list[Any]) -> dict[str, str]:
         names = {s.host for s in servers if s.host}
         if not names:
             return {}
-        rows = await session.scalars(
-            select(Service).where(Service.host.in_(names), Service.binary == hosts.COMPUTE)
+        rows = connection.execute(
+            select(*Service.__table__.columns).where(
+                Service.host.in_(names), Service.binary == hosts.COMPUTE
+            )
         )
         down_time = self.request.app.state.service_down_time
         status = {}
@@ -131,10 +150,7 @@ class ServerView:
     # --- bodies -------------------------------------------------------------------------
 
     def links(self, uuid: str) -> list[dict[str, str]]:
-        return [
-            {"rel": "self", "href": f"{self.base}{common.API_ROOT}/servers/{uuid}"},
-            {"rel": "bookmark", "href": f"{self.base}/servers/{uuid}"},
-        ]
+        return server_links(self.base, uuid)
 
     def brief(self, server: Instance) -> dict[str, Any]:
         return {"id": server.uuid, "name": server.display_name, "links": self.links(server.uuid)}
@@ -178,7 +194,7 @@ class ServerView:
             "links": [{"rel": "bookmark", "href": f"{self.base}/flavors/{flavorid}"}],
         }
 
-    def _fault(self, fault: InstanceFault) -> dict[str, Any]:
+    def _fault(self, fault: Any) -> dict[str, Any]:
         shown: dict[str, Any] = {
             "code": fault.code,
             "created": isotime(fault.created_at),
@@ -188,8 +204,15 @@ class ServerView:
             shown["details"] = fault.details
         return shown
 
-    def detail(self, server: Instance, page: Page, *, groups: bool = False) -> dict[str, Any]:
-        """The full body of one server (GET /servers/{id}, /servers/detail)."""
+    def detail(
+        self, server: Instance, page: Page, *, groups: bool = False, extras: bool = True
+    ) -> dict[str, Any]:
+        """The full body of one server (GET /servers/{id}, /servers/detail).
+
+        `extras` False leaves out what Nova's update and rebuild answers lack before
+        2.75: zone, config drive, key name, usage times, extended status, volumes,
+        extended attributes and host status (Tempest's schemas refuse them there).
+        """
         status = states.status_of(server.vm_state, server.task_state, bool(server.deleted))
         body: dict[str, Any] = {
             "id": server.uuid,
@@ -208,24 +231,29 @@ class ServerView:
             "accessIPv6": server.access_ip_v6 or "",
             "links": self.links(server.uuid),
             "OS-DCF:diskConfig": "MANUAL",
-            "OS-EXT-AZ:availability_zone": server.availability_zone or "",
-            "config_drive": server.config_drive or "",
-            "key_name": server.key_name,
-            "OS-SRV-USG:launched_at": dbtime(server.launched_at),
-            "OS-SRV-USG:terminated_at": dbtime(server.terminated_at),
-            "OS-EXT-STS:task_state": server.task_state,
-            "OS-EXT-STS:vm_state": server.vm_state,
-            "OS-EXT-STS:power_state": server.power_state,
-            "os-extended-volumes:volumes_attached": [],
         }
+        if extras:
+            body.update(
+                {
+                    "OS-EXT-AZ:availability_zone": server.availability_zone or "",
+                    "config_drive": server.config_drive or "",
+                    "key_name": server.key_name,
+                    "OS-SRV-USG:launched_at": dbtime(server.launched_at),
+                    "OS-SRV-USG:terminated_at": dbtime(server.terminated_at),
+                    "OS-EXT-STS:task_state": server.task_state,
+                    "OS-EXT-STS:vm_state": server.vm_state,
+                    "OS-EXT-STS:power_state": server.power_state,
+                    "os-extended-volumes:volumes_attached": [],
+                }
+            )
         if status in states.PROGRESS_STATUSES:
             body["progress"] = server.progress or 0
         fault = page.faults.get(server.uuid)
         if fault is not None and status in states.FAULT_STATUSES:
             body["fault"] = self._fault(fault)
-        if self.extended:
+        if self.extended and extras:
             self._extended(server, body)
-        self._versioned(server, page, body, groups)
+        self._versioned(server, page, body, groups, extras)
         return body
 
     def _extended(self, server: Instance, body: dict[str, Any]) -> None:
@@ -245,10 +273,12 @@ class ServerView:
                 }
             )
 
-    def _versioned(self, server: Instance, page: Page, body: dict[str, Any], groups: bool) -> None:
+    def _versioned(
+        self, server: Instance, page: Page, body: dict[str, Any], groups: bool, extras: bool
+    ) -> None:
         if self.at_least(9):
             body["locked"] = bool(server.locked)
-        if self.at_least(16) and self.host_status:
+        if self.at_least(16) and self.host_status and extras:
             body["host_status"] = (
                 page.host_status.get(server.host or "", "UNKNOWN") if server.host else ""
             )

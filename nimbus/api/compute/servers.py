@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from nimbus.api.common import handler
 from nimbus.api.common.app import json_response, no_content
 from nimbus.api.common.body import read_json
 from nimbus.api.compute import common, server_schemas
 from nimbus.api.compute.server_common import (
     column_updates,
+    fast_json,
     host_up,
     moment_param,
     placement,
@@ -19,11 +22,12 @@ from nimbus.api.compute.server_common import (
     server_of,
     who,
 )
-from nimbus.api.compute.server_views import ServerView
+from nimbus.api.compute.server_views import Page, ServerView, server_links
 from nimbus.compute import boot, flavors, instances, lifecycle, listing, states
 from nimbus.compute.boot import BootRequest
 from nimbus.compute.lifecycle import Cast
 from nimbus.errors import BadRequest, Forbidden, NotFound
+from nimbus.placement import work
 
 SERVERS = "os_compute_api:servers"
 
@@ -89,9 +93,8 @@ async def create_server(request: Request) -> Response:
     if new.host:
         request_boot.availability_zone = f"{new.availability_zone or ''}:{new.host}"
     caller = who(request)
-    async with common.writing(request) as session:
-        booted = await boot.create(session, request_boot, caller)
-    uuids = [i.uuid for i in booted.instances]
+    booted = await boot.create(handler.db(request), request_boot, caller)
+    uuids = booted.uuids
     await send(
         request,
         Cast(
@@ -103,16 +106,16 @@ async def create_server(request: Request) -> Response:
     )
     if new.return_reservation_id:
         return json_response({"reservation_id": booted.reservation_id}, 202)
-    view = ServerView.of(request)
-    first = booted.instances[0]
+    first = uuids[0]
+    links = server_links(common.base_url(request), first)
     server = {
-        "id": first.uuid,
-        "links": view.links(first.uuid),
+        "id": first,
+        "links": links,
         "OS-DCF:diskConfig": "MANUAL",
         "security_groups": [{"name": "default"}],
         "adminPass": booted.admin_password,
     }
-    headers = {"Location": view.links(first.uuid)[0]["href"]}
+    headers = {"Location": links[0]["href"]}
     return json_response({"server": server}, 202, headers)
 
 
@@ -142,7 +145,7 @@ def _sort(request: Request, admin: bool) -> list[tuple[str, str]]:
     return result
 
 
-async def _query(request: Request, session: Any) -> listing.ServerQuery | None:
+async def _query(request: Request) -> listing.ServerQuery | None:
     """The listing the request asks for, or None when nothing can match."""
     context = common.caller(request)
     params = request.query_params
@@ -197,9 +200,10 @@ async def _query(request: Request, session: Any) -> listing.ServerQuery | None:
         )
     if params.get("flavor"):
         try:
-            flavor = await flavors.get(
-                session, params["flavor"], flavors.Viewer(context.project_id, True)
-            )
+            async with common.reading(request) as session:
+                flavor = await flavors.get(
+                    session, params["flavor"], flavors.Viewer(context.project_id, True)
+                )
         except NotFound:
             return None
         query.flavor_id = flavor.id
@@ -209,17 +213,21 @@ async def _query(request: Request, session: Any) -> listing.ServerQuery | None:
 async def _listing(request: Request, detail: bool) -> Response:
     common.authorize(request, f"{SERVERS}:{'detail' if detail else 'index'}")
     view = ServerView.of(request)
-    async with common.reading(request) as session:
-        query = await _query(request, session)
-        servers = await listing.list_servers(session, query) if query else []
-        if detail:
-            page = await view.load(session, servers)
-            items = [view.detail(s, page) for s in servers]
-        else:
-            items = [view.brief(s) for s in servers]
+    query = await _query(request)
+
+    def page(connection: Connection) -> tuple[list[Any], Page | None]:
+        """The servers and, for details, what they carry: one unit of work."""
+        servers = listing.list_in(connection, query, brief=not detail) if query else []
+        return servers, view.load(connection, servers) if detail else None
+
+    servers, loaded = await work.read(handler.db(request), page)
+    if loaded is not None:
+        items = [view.detail(s, loaded) for s in servers]
+    else:
+        items = [view.brief(s) for s in servers]
     limit = query.limit if query else common.limit_of(request)
     path = "servers/detail" if detail else "servers"
-    return json_response(common.paged(request, "servers", items, limit, path=path))
+    return fast_json(common.paged(request, "servers", items, limit, path=path))
 
 
 async def list_servers(request: Request) -> Response:
@@ -233,13 +241,16 @@ async def list_servers_detail(request: Request) -> Response:
 # --- one server ----------------------------------------------------------------------------
 
 
-async def render(request: Request, uuid: str) -> dict[str, Any]:
-    """The full body of one server, as GET /servers/{id} shows it."""
+async def render(request: Request, uuid: str, *, extras: bool = True) -> dict[str, Any]:
+    """The full body of one server, as GET /servers/{id} shows it (`extras`: see
+    ServerView.detail)."""
     async with common.reading(request) as session:
         server = await server_of(session, request, uuid)
-        view = ServerView.of(request, server.project_id)
-        page = await view.load(session, [server], groups=True)
-        return {"server": view.detail(server, page, groups=True)}
+    view = ServerView.of(request, server.project_id)
+    page = await work.read(
+        handler.db(request), lambda connection: view.load(connection, [server], groups=True)
+    )
+    return {"server": view.detail(server, page, groups=True, extras=extras)}
 
 
 async def show_server(request: Request) -> Response:
@@ -262,21 +273,23 @@ async def update_server(request: Request) -> Response:
         lifecycle.check_unlocked(server, who(request))
         if values:
             await instances.transition(session, uuid, values)
-    return json_response(await render(request, uuid))
+    # before 2.75 Nova answers an update with the basic view only
+    return json_response(await render(request, uuid, extras=common.at_least(request, "2.75")))
 
 
 async def delete_server(request: Request) -> Response:
     uuid = request.path_params["server_id"]
-    async with common.writing(request) as session:
+    async with common.reading(request) as session:
         server = await server_of(session, request, uuid, f"{SERVERS}:delete")
         alive = await host_up(session, request, server.host)
-        cast = await lifecycle.delete(session, server, who(request), alive)
-        local = cast is None and not (server.task_state == states.DELETING and alive)
-        if local:
-            await instances.destroy(session, uuid)
-            migration = (server.system_metadata or {}).get("migration_uuid")
+    caller = who(request)
+    cast, local = await work.write(
+        handler.db(request),
+        lambda connection: lifecycle.delete_in(connection, server, caller, alive),
+    )
     if local:
         await placement(request).release(uuid)
+        migration = (server.system_metadata or {}).get("migration_uuid")
         if migration:
             await placement(request).release(migration)
     await send(request, cast)

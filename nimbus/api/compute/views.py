@@ -19,7 +19,7 @@ from nimbus.db.models.compute import Flavor, KeyPair, ServerGroup
 
 def isotime(moment: datetime | None) -> str | None:
     """Nova's API timestamp: seconds, 'Z' (servers, services' updated_at...)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return f"{moment.replace(tzinfo=None).isoformat(timespec='seconds')}Z" if moment else None
 
 
 def dbtime(moment: datetime | None) -> str | None:

@@ -43,8 +43,8 @@ What the handlers put in the target, per family (``target.x.y`` may be given nes
 #   * There is no rule for a user changing their own password: upstream removed it in
 #     Pike (bug 1705485) because that call is authenticated by the old password, not by
 #     a token.  Administrative resets are "identity:update_user".
-# The rules for the 'manager' persona name a role that we may not create by default
-# (upstream's bootstrap creates it); until it exists those branches simply never match.
+# The rules for the 'manager' persona name the role that bootstrap creates (as upstream's
+# does: admin implies manager, manager implies member).
 # Upstream also enforces each rule's scope types (oslo.policy no longer lets a deployment
 # turn that off): SCOPE_TYPES lists the rules that some token scope may not use at all;
 # hand it to the enforcer as Enforcer(DEFAULTS, policy_file, scope_types=SCOPE_TYPES).

@@ -83,6 +83,15 @@ async def show_image(request: Request) -> Response:
     return json_response(image_view(image))
 
 
+async def list_image_tasks(request: Request) -> Response:
+    """GET /v2/images/{id}/tasks (API 2.12): the import tasks that touched the image.
+    Nimbus offers no interoperable import, so no task ever exists: an empty list for
+    an image the caller may see, 404 otherwise."""
+    async with db(request).reader() as session:
+        await access.load(request, session)
+    return json_response({"tasks": []})
+
+
 async def update_image(request: Request) -> Response:
     media_type = patch.check_media_type(request.headers.get("content-type"))
     changes = patch.parse(await read_json(request), media_type)

@@ -14,6 +14,7 @@ ROUTES: RouteTable = [
         "/v2/images/{image_id}",
         {"GET": images.show_image, "PATCH": images.update_image, "DELETE": images.delete_image},
     ),
+    ("/v2/images/{image_id}/tasks", {"GET": images.list_image_tasks}),
     ("/v2/images/{image_id}/actions/deactivate", {"POST": images.deactivate_image}),
     ("/v2/images/{image_id}/actions/reactivate", {"POST": images.reactivate_image}),
     ("/v2/images/{image_id}/tags/{tag}", {"PUT": images.add_tag, "DELETE": images.remove_tag}),

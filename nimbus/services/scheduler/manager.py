@@ -16,8 +16,13 @@ and the request fails with NoValidHost (all or nothing, as Nova).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import random
+import weakref
+from collections import OrderedDict
+from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,6 +35,8 @@ from nimbus.services.scheduler import filters, host_state, weighers
 from nimbus.services.scheduler.host_state import Context, HostState
 
 LOG = logging.getLogger(__name__)
+#: How many recent choices the scheduler remembers for server groups' sake.
+PLACED_KEPT = 10_000
 
 
 class NoValidHost(Exception):
@@ -61,6 +68,10 @@ class SchedulerService(Service):
         self._filters = filters.by_names(deps.options.filters)
         self._weighers = weighers.by_names(deps.options.weighers, deps.options.strategy)
         self._hosts = host_state.HostCache(deps.options.host_state_ttl)
+        #: instance uuid → the host chosen for it, newest last (see host_state.context)
+        self._placed: OrderedDict[str, str] = OrderedDict()
+        #: server group uuid → its turn (kept while a request holds or awaits it)
+        self._turns: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     async def select_destinations(
         self,
@@ -77,19 +88,36 @@ class SchedulerService(Service):
         """
         request = Spec(**spec)  # type: ignore[typeddict-item]
         candidates = await self._candidates(request, set(exclude_hosts or ()))
-        async with self._db.reader() as session:
-            ctx = await host_state.context(session, request)
         owner = Owner(request.get("project_id", ""), request.get("user_id", ""))
         chosen: list[dict[str, Any]] = []
-        try:
-            for uuid in instance_uuids:
-                chosen.append(await self._place(uuid, candidates, ctx, owner, claim))
-        except NoValidHost:
-            if claim:
-                for uuid in instance_uuids[: len(chosen)]:
-                    await self._deps.placement.release(uuid)  # type: ignore[union-attr]
-            raise
+        async with self._group_turn(request):
+            async with self._db.reader() as session:
+                ctx = await host_state.context(session, request, self._placed)
+            try:
+                for uuid in instance_uuids:
+                    chosen.append(await self._place(uuid, candidates, ctx, owner, claim))
+            except NoValidHost:
+                if claim:
+                    for uuid in instance_uuids[: len(chosen)]:
+                        await self._deps.placement.release(uuid)  # type: ignore[union-attr]
+                raise
         return chosen
+
+    @contextlib.asynccontextmanager
+    async def _group_turn(self, spec: Spec) -> AsyncIterator[None]:
+        """Requests into one server group are placed one at a time, each after the
+        choices of the one before it (`_placed`): two boots in flight at once cannot
+        both take one host of an anti-affinity group. (Schedulers in other processes
+        still can, as in Nova, whose agents then recheck; ours do not yet.)"""
+        group = spec.get("group")
+        if not group:
+            yield
+            return
+        turn = self._turns.get(group["uuid"])
+        if turn is None:
+            turn = self._turns[group["uuid"]] = asyncio.Lock()
+        async with turn:
+            yield
 
     async def _candidates(self, spec: Spec, exclude: set[str]) -> list[HostState]:
         resources = resources_of(spec["flavor"])
@@ -98,8 +126,7 @@ class SchedulerService(Service):
         )
         proposals = {offer.root: offer.allocations for offer in offers}
         free = {offer.root: offer.free for offer in offers}
-        async with self._db.reader() as session:
-            states = await self._hosts.load(session, proposals, free, self._deps.service_down_time)
+        states = await self._hosts.load(self._db, proposals, free, self._deps.service_down_time)
         force = spec.get("force_host")
         return [s for s in states if s.host not in exclude and (not force or s.host == force)]
 
@@ -128,12 +155,20 @@ class SchedulerService(Service):
                 candidates.remove(state)  # full now: no use to the next instances either
                 continue
             self._consume(state, ctx)
+            self._remember(uuid, state.host)
             alternates = ranked[: max(0, self._options.max_attempts - 1)]
             return {
                 **asdict(Destination.of(state)),
                 "alternates": [asdict(Destination.of(a)) for a in alternates],
             }
         raise NoValidHost()
+
+    def _remember(self, uuid: str, host: str) -> None:
+        """Keep the choice until the conductor has surely recorded it (the newest
+        PLACED_KEPT choices: once recorded, the database's host is used anyway)."""
+        self._placed[uuid] = host
+        while len(self._placed) > PLACED_KEPT:
+            self._placed.popitem(last=False)
 
     @staticmethod
     def _consume(state: HostState, ctx: Context) -> None:

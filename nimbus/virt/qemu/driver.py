@@ -1,0 +1,381 @@
+"""The QEMU driver: each guest is one `qemu-system-x86_64` process driven over QMP.
+
+How each action maps to QEMU (docs/qemu-driver.md has the whole story):
+- spawn: base image fetched and checked once per image, root disk a qcow2 overlay on
+  it, ephemeral/swap/config drive when asked, then QEMU started daemonized.
+- power_off: ACPI power button (`system_powerdown`), QEMU exits when the guest powers
+  off; after `shutdown_timeout` seconds the process is killed. power_on starts it again.
+- reboot: soft = a clean power-off as above, then a new QEMU (as libvirt's soft reboot:
+  there is no ACPI reboot button); a guest that does not shut down in time gets the
+  hard path. Hard = the process is killed and started again.
+- pause/unpause: QMP `stop`/`cont`. suspend: the paused guest's state is migrated to
+  a file and QEMU exits; resume starts QEMU with `-incoming` from that file (the guest
+  continues where it was; its uptime keeps counting).
+- snapshot: the guest is paused while `qemu-img convert -U` copies its disk.
+- resize: the source's directory is kept as `<uuid>_resize`; the new guest gets a copy
+  of its disk, grown; revert brings the kept directory back, confirm deletes it.
+
+A guest's power state is read from what exists: a live QEMU (then QMP's run state),
+else a saved state file (suspended), else shut down. A QEMU that dies is thus seen as
+shut down, and guests are found again after the agent restarts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+import platform
+import shlex
+import shutil
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from nimbus.compute import states
+from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources
+from nimbus.virt.qemu import configdrive, disks, process, qmp
+from nimbus.virt.qemu.accel import QEMU, Accelerator
+from nimbus.virt.qemu.commands import run
+from nimbus.virt.qemu.layout import InstanceDir, Layout
+from nimbus.virt.qemu.process import LaunchSpec
+
+#: QEMU run states (query-status) and the power state each one is.
+_RUN_STATES = {
+    "running": states.RUNNING,
+    "paused": states.POWER_PAUSED,
+    "postmigrate": states.POWER_PAUSED,
+    "prelaunch": states.POWER_PAUSED,
+    "inmigrate": states.POWER_PAUSED,
+    "finish-migrate": states.POWER_PAUSED,
+    "suspended": states.POWER_SUSPENDED,
+    "shutdown": states.SHUTDOWN,
+    "internal-error": states.CRASHED,
+    "io-error": states.CRASHED,
+    "guest-panicked": states.CRASHED,
+}
+#: Nova's MAX_CONSOLE_BYTES: the console output is the log's last 100 KiB.
+MAX_CONSOLE_BYTES = 100 * 1024
+_MIGRATION_POLL = 0.1
+#: Seconds between ACPI power button presses while waiting for a guest to power off.
+SHUTDOWN_RETRY = 4.0
+
+
+def _remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _memory_mb() -> int:
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) // 1024
+    raise DriverError("no MemTotal in /proc/meminfo")
+
+
+def _usage(path: Path) -> int:
+    return sum(entry.stat().st_blocks * 512 for entry in path.rglob("*") if entry.is_file())
+
+
+def _local_gb(root: Path) -> int:
+    """What guests can have: the free space where instances live plus what they use."""
+    return (shutil.disk_usage(root).free + _usage(root)) >> 30
+
+
+def _tail(path: Path, size: int) -> bytes:
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - size))
+            return log.read()
+    except FileNotFoundError:
+        return b""
+
+
+class QemuDriver(Driver):
+    """Guests as QEMU processes under `instances_path`."""
+
+    name = "qemu"
+    needs_image_data = True
+    #: A guest that powers itself off or a QEMU that dies shows as SHUTOFF within this.
+    guest_check_interval = 5.0
+
+    def __init__(
+        self,
+        instances_path: Path,
+        *,
+        force_config_drive: bool = True,
+        shutdown_timeout: float = 60.0,
+        tcg_tb_size_mb: int = 32,
+    ) -> None:
+        self.layout = Layout(Path(instances_path))
+        self.force_config_drive = force_config_drive
+        self.shutdown_timeout = shutdown_timeout
+        self.accel = Accelerator(self.layout.root / "_accel.json", tcg_tb_size_mb)
+        self.host = ""
+        self._version = 0
+        self._image_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    # --- host ---------------------------------------------------------------------------
+
+    async def init_host(self, host: str) -> None:
+        self.host = host
+        await asyncio.to_thread(self.layout.root.mkdir, parents=True, exist_ok=True)
+        words = (await run(QEMU, "--version")).split()
+        major, minor, micro = (int(n) for n in words[words.index("version") + 1].split("."))
+        self._version = major * 1_000_000 + minor * 1000 + micro
+
+    async def get_available_resources(self) -> HostResources:
+        memory_mb = await asyncio.to_thread(_memory_mb)
+        local_gb = await asyncio.to_thread(_local_gb, self.layout.root)
+        return HostResources(
+            vcpus=len(os.sched_getaffinity(0)),
+            memory_mb=memory_mb,
+            local_gb=local_gb,
+            hypervisor_type="QEMU",
+            hypervisor_version=self._version,
+            cpu_info=json.dumps({"arch": platform.machine()}),
+        )
+
+    async def list_instances(self) -> list[str]:
+        return [d.uuid for d in await asyncio.to_thread(self.layout.instances)]
+
+    def _dir(self, uuid: str) -> InstanceDir:
+        directory = self.layout.instance(uuid)
+        if not directory.path.is_dir():
+            raise GuestNotFound(f"no guest {uuid} on {self.host}")
+        return directory
+
+    async def get_info(self, uuid: str) -> int:
+        directory = self._dir(uuid)
+        if process.pid_of(directory) is not None:
+            try:
+                async with qmp.connect(directory.qmp) as monitor:
+                    status = await monitor.execute("query-status")
+                return _RUN_STATES.get(status["status"], states.NOSTATE)
+            except qmp.QmpClosed:
+                pass  # exiting right now: what it leaves behind tells
+        return states.POWER_SUSPENDED if directory.saved_state.exists() else states.SHUTDOWN
+
+    # --- build and delete ---------------------------------------------------------------
+
+    async def spawn(self, guest: Guest) -> None:
+        directory = self.layout.instance(guest.uuid)
+        await asyncio.to_thread(directory.path.mkdir, parents=True, exist_ok=True)
+        await self._root_disk(guest, directory)
+        await self._extra_disks(guest, directory)
+        spec = LaunchSpec(
+            uuid=guest.uuid,
+            name=guest.name,
+            vcpus=guest.vcpus,
+            memory_mb=guest.memory_mb,
+            macs=tuple(nic.mac for nic in guest.nics),
+        )
+        await asyncio.to_thread(spec.save, directory)
+        await self._start(directory)
+
+    async def _root_disk(self, guest: Guest, directory: InstanceDir) -> None:
+        if guest.image_ref is None or guest.image_path is None:
+            raise DriverError(f"image {guest.image_ref} has no data on this host")
+        base = self.layout.base(guest.image_ref)
+        async with self._image_locks[guest.image_ref]:
+            await disks.fetch_base(guest.image_path, base, guest.image_hash)
+        found = await disks.check_image(base, guest.image_format, guest.root_gb)
+        await disks.create_root(directory.disk, base, found.format, guest.root_gb)
+
+    async def _extra_disks(self, guest: Guest, directory: InstanceDir) -> None:
+        """Ephemeral, swap and config drive, each when the flavor or request asks."""
+        if guest.ephemeral_gb and not directory.ephemeral.exists():
+            await disks.create_ephemeral(directory.ephemeral, guest.ephemeral_gb)
+        directory.swap.unlink(missing_ok=True)
+        if guest.swap_mb:
+            await disks.create_swap(directory.swap, guest.swap_mb)
+        directory.config_drive.unlink(missing_ok=True)
+        if guest.config_drive or self.force_config_drive:
+            await configdrive.build(directory.config_drive, _metadata(guest))
+
+    async def destroy(self, uuid: str) -> None:
+        for directory in (self.layout.instance(uuid), self.layout.resize_kept(uuid)):
+            await process.kill(directory)
+            await asyncio.to_thread(_remove, directory.path)
+
+    # --- starting and stopping ----------------------------------------------------------
+
+    async def _start(self, directory: InstanceDir, *, incoming: bool = False) -> None:
+        spec = await asyncio.to_thread(LaunchSpec.load, directory)
+        argv = process.command(directory, spec, await self.accel.options(), incoming=incoming)
+        await process.launch(argv, directory)
+
+    async def _shut_down(self, directory: InstanceDir) -> bool:
+        """Ask the guest to power off (ACPI) and wait `shutdown_timeout` seconds for its
+        QEMU to exit; whether it did. The button is pressed again every few seconds, as
+        Nova does, since a guest still booting may miss it; a paused guest cannot hear it.
+        """
+        pid = process.pid_of(directory)
+        if pid is None:
+            return True
+        deadline = time.monotonic() + self.shutdown_timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                async with qmp.connect(directory.qmp) as monitor:
+                    if (await monitor.execute("query-status"))["status"] != "running":
+                        return False
+                    await monitor.execute("system_powerdown")
+            except qmp.QmpClosed:
+                pass  # exiting already
+            if await process.wait_gone(pid, directory.uuid, min(left, SHUTDOWN_RETRY)):
+                return True
+        return False
+
+    async def power_off(self, uuid: str) -> None:
+        directory = self._dir(uuid)
+        if not await self._shut_down(directory):
+            await process.kill(directory)
+        directory.saved_state.unlink(missing_ok=True)
+
+    async def power_on(self, uuid: str) -> None:
+        directory = self._dir(uuid)
+        if process.pid_of(directory) is None:
+            directory.saved_state.unlink(missing_ok=True)
+            await self._start(directory)
+
+    async def reboot(self, uuid: str, *, hard: bool) -> None:
+        directory = self._dir(uuid)
+        if hard or not await self._shut_down(directory):
+            await process.kill(directory)
+        directory.saved_state.unlink(missing_ok=True)
+        await self._start(directory)
+
+    async def _monitor(self, uuid: str, command: str) -> None:
+        directory = self._dir(uuid)
+        async with qmp.connect(directory.qmp) as monitor:
+            await monitor.execute(command)
+
+    async def pause(self, uuid: str) -> None:
+        await self._monitor(uuid, "stop")
+
+    async def unpause(self, uuid: str) -> None:
+        await self._monitor(uuid, "cont")
+
+    async def suspend(self, uuid: str) -> None:
+        """Pause, save memory and device state to a file, and let QEMU exit."""
+        directory = self._dir(uuid)
+        partial = directory.saved_state.with_suffix(".part")
+        pid = process.pid_of(directory)
+        if pid is None:
+            raise DriverError(f"guest {uuid} is not running")
+        async with qmp.connect(directory.qmp) as monitor:
+            await monitor.execute("stop")
+            await monitor.execute("migrate", uri=f"exec:cat > {shlex.quote(str(partial))}")
+            while (status := await monitor.execute("query-migrate"))["status"] != "completed":
+                if status["status"] in ("failed", "cancelled"):
+                    await monitor.execute("cont")
+                    raise DriverError(f"saving {uuid}: {status.get('error-desc', 'failed')}")
+                await asyncio.sleep(_MIGRATION_POLL)
+            await monitor.execute("quit")
+        if not await process.wait_gone(pid, uuid, self.shutdown_timeout):
+            raise DriverError(f"QEMU of {uuid} did not quit after saving its state")
+        partial.rename(directory.saved_state)
+
+    async def resume(self, uuid: str) -> None:
+        """Start QEMU from the saved state and let the guest continue."""
+        directory = self._dir(uuid)
+        if not directory.saved_state.exists():
+            raise DriverError(f"guest {uuid} has no saved state to resume from")
+        await self._start(directory, incoming=True)
+        async with qmp.connect(directory.qmp) as monitor:
+            while (await monitor.execute("query-status"))["status"] == "inmigrate":
+                await asyncio.sleep(_MIGRATION_POLL)
+            await monitor.execute("cont")
+        directory.saved_state.unlink()
+
+    # --- disks ----------------------------------------------------------------------------
+
+    async def snapshot(self, uuid: str, target: Path, disk_format: str) -> None:
+        """A standalone, consistent copy of the root disk: a running guest is paused
+        (QEMU flushes its disks on `stop`) for the copy and continues afterwards."""
+        directory = self._dir(uuid)
+        if process.pid_of(directory) is None:
+            await disks.convert(directory.disk, target, disk_format)
+            return
+        async with qmp.connect(directory.qmp) as monitor:
+            running = (await monitor.execute("query-status"))["status"] == "running"
+            if running:
+                await monitor.execute("stop")
+            try:
+                await disks.convert(directory.disk, target, disk_format)
+            finally:
+                if running:
+                    await monitor.execute("cont")
+
+    async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
+        if dest_host != self.host:
+            raise DriverError(
+                "the QEMU driver resizes on the same host only (no shared instance storage)"
+            )
+        await self.power_off(uuid)
+        kept = self.layout.resize_kept(uuid)
+        await asyncio.to_thread(_remove, kept.path)
+        await asyncio.to_thread(self.layout.instance(uuid).path.rename, kept.path)
+
+    async def finish_migration(self, guest: Guest, *, power_on: bool) -> None:
+        """The resized guest: copies of the kept disks (the root one grown to the new
+        size) and console log, the new CPU and memory."""
+        kept = self.layout.resize_kept(guest.uuid)
+        directory = self.layout.instance(guest.uuid)
+        await asyncio.to_thread(directory.path.mkdir)
+        for name in (kept.disk, kept.ephemeral, kept.console_log):
+            if name.exists():
+                await asyncio.to_thread(shutil.copy2, name, directory.path / name.name)
+        await disks.grow(directory.disk, guest.root_gb)
+        await self._extra_disks(guest, directory)
+        old = await asyncio.to_thread(LaunchSpec.load, kept)
+        spec = LaunchSpec(old.uuid, guest.name, guest.vcpus, guest.memory_mb, old.macs)
+        await asyncio.to_thread(spec.save, directory)
+        if power_on:
+            await self._start(directory)
+
+    async def confirm_migration(self, uuid: str) -> None:
+        await asyncio.to_thread(_remove, self.layout.resize_kept(uuid).path)
+
+    async def finish_revert_migration(self, guest: Guest, *, power_on: bool) -> None:
+        kept = self.layout.resize_kept(guest.uuid)
+        if not kept.path.is_dir():
+            raise DriverError(f"nothing kept to revert the resize of {guest.uuid} to")
+        directory = self.layout.instance(guest.uuid)
+        await process.kill(directory)
+        await asyncio.to_thread(_remove, directory.path)
+        await asyncio.to_thread(kept.path.rename, directory.path)
+        if power_on:
+            await self._start(directory)
+
+    async def get_console_output(self, uuid: str) -> str:
+        directory = self._dir(uuid)
+        data = await asyncio.to_thread(_tail, directory.console_log, MAX_CONSOLE_BYTES)
+        return data.decode(errors="replace")
+
+
+def _user_data(encoded: str | None) -> bytes | None:
+    if encoded is None:
+        return None
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return encoded.encode()
+
+
+def _metadata(guest: Guest) -> configdrive.Metadata:
+    return configdrive.Metadata(
+        uuid=guest.uuid,
+        name=guest.name,
+        hostname=guest.hostname or guest.name,
+        launch_index=guest.launch_index,
+        availability_zone=guest.availability_zone,
+        project_id=guest.project_id,
+        key_name=guest.key_name,
+        key_data=guest.key_data,
+        meta={str(k): str(v) for k, v in guest.metadata.items()},
+        user_data=_user_data(guest.user_data),
+        macs=tuple(nic.mac for nic in guest.nics),
+    )
