@@ -26,3 +26,5 @@ test: test-deps lint
 bench: deps
 	$(PY) bench/identity.py
 	$(PY) bench/placement.py
+	$(PY) bench/qemu.py
+	$(PY) bench/network.py

@@ -40,6 +40,11 @@ def _compute(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fake-hosts", type=int, default=0, help="simulate N fake compute hosts in this process"
     )
+    parser.add_argument(
+        "--no-config-drive",
+        action="store_true",
+        help="qemu: config drives only for servers that ask (guests read the metadata service)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +119,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if hasattr(args, "driver"):
         settings.compute.driver = args.driver
         settings.compute.fake_hosts = args.fake_hosts
+        settings.compute.force_config_drive = not args.no_config_drive
         if args.host:
             settings.compute.host = args.host
             settings.compute.fake_host_prefix = f"{args.host}-"

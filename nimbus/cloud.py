@@ -85,13 +85,15 @@ def _placement_policy(settings: Settings) -> Enforcer:
 
 
 def _compute_state(settings: Settings) -> dict[str, Any]:
-    """What the compute app needs beyond the common state: Nova's default policies and
-    the heartbeat age after which a service is down."""
+    """What the compute app needs beyond the common state: Nova's default policies,
+    the heartbeat age after which a service is down, and the network options (its
+    network proxies allocate floating IPs and check the network quotas)."""
     from nimbus.api.compute.policies import DEFAULTS, SCOPE_TYPES
 
     return {
         "policy": Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES),
         "service_down_time": settings.service_down_time,
+        "network_options": settings.network,
     }
 
 
@@ -209,6 +211,7 @@ class Process:
                 self.settings.compute,
                 self.settings.data_dir,
                 self.settings.service_down_time,
+                self.settings.network,
             )
             self.daemons = await runner.start(deps, roles)
         if NETWORK_AGENT in self.roles:

@@ -28,6 +28,7 @@ from nimbus.compute import (
     flavors,
     instances,
     keypairs,
+    networking,
     quotas,
     request_spec,
     states,
@@ -75,7 +76,10 @@ class BootRequest:
     metadata: dict[str, str] = field(default_factory=dict)
     availability_zone: str | None = None
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    #: "auto", "none", or a list of nimbus.compute.networking.Requested.
     networks: Any = None
+    #: Names of the security groups of the server's ports.
+    security_groups: list[str] = field(default_factory=lambda: ["default"])
     min_count: int = 1
     max_count: int = 1
     description: str | None = None
@@ -294,6 +298,9 @@ async def _plan(
             key = await keypairs.get(session, who.user_id, boot.key_name)
         except NotFound:
             raise BadRequest("Invalid key_name provided.") from None
+    if isinstance(boot.networks, list):
+        await networking.check_requested(session, who.project_id, boot.networks)
+    await networking.check_security_groups(session, who.project_id, boot.security_groups)
     zone, force_host = await _zone_and_host(session, boot.availability_zone, boot.may_force_host)
     group = await _group(session, boot.scheduler_hints, who)
     spec = Spec(
@@ -408,7 +415,7 @@ def _instance_row(plan: _Plan, spec: Spec, uuid: str, index: int, count: int) ->
         }.items()
         if v is not None
     }
-    system_metadata["networks"] = boot.networks if isinstance(boot.networks, str) else "auto"
+    system_metadata.update(networking.boot_metadata(boot.networks, boot.security_groups))
     return {
         "uuid": uuid,
         "project_id": who.project_id,

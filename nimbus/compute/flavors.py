@@ -7,6 +7,7 @@ access list; for anybody else it does not exist (404), as in Nova.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -102,6 +103,8 @@ class Listing:
     sort_dir: str = "asc"
     limit: int = 1000
     marker: str | None = None
+    #: a regular expression the name must match (2.102)
+    name: str | None = None
 
 
 async def list_flavors(session: AsyncSession, viewer: Viewer, listing: Listing) -> list[Flavor]:
@@ -128,7 +131,15 @@ async def list_flavors(session: AsyncSession, viewer: Viewer, listing: Listing) 
             raise BadRequest(f"marker [{listing.marker}] not found")
         query = query.where(_after(column, getattr(marker, column.key), marker.id, descending))
     order = (column.desc(), Flavor.id.desc()) if descending else (column.asc(), Flavor.id.asc())
-    return list(await session.scalars(query.order_by(*order).limit(listing.limit)))
+    query = query.order_by(*order)
+    if listing.name is None:
+        return list(await session.scalars(query.limit(listing.limit)))
+    try:
+        pattern = re.compile(listing.name)
+    except re.error:
+        raise BadRequest(f"Invalid regular expression for name: {listing.name}") from None
+    rows = [row for row in await session.scalars(query) if pattern.search(row.name)]
+    return rows[: listing.limit]
 
 
 def _after(column: Any, value: Any, row_id: int, descending: bool) -> Any:

@@ -45,7 +45,8 @@ def check_unlocked(instance: Instance, who: Who) -> None:
         raise InstanceIsLocked(instance.uuid)
 
 
-def _to_host(instance: Instance, method: str, who: Who, **kwargs: Any) -> Cast:
+def to_host(instance: Instance, method: str, who: Who, **kwargs: Any) -> Cast:
+    """A cast to the server's own host (its agent does the work)."""
     return Cast(
         "compute",
         method,
@@ -78,7 +79,7 @@ async def power(session: AsyncSession, instance: Instance, action: PowerAction, 
     check_unlocked(instance, who)
     await instances.start_task(session, instance, action.name, action.task_state, action.vm_states)
     actions.start(session, instance.uuid, action.name, who.caller())
-    return _to_host(instance, action.method, who)
+    return to_host(instance, action.method, who)
 
 
 async def reset_state(session: AsyncSession, instance: Instance, vm_state: str, who: Who) -> None:
@@ -106,7 +107,7 @@ async def reboot(session: AsyncSession, instance: Instance, hard: bool, who: Who
             session, instance, actions.REBOOT, states.REBOOTING, states.ALLOW_SOFT_REBOOT
         )
     actions.start(session, instance.uuid, actions.REBOOT, who.caller())
-    return _to_host(instance, "reboot_instance", who, hard=hard)
+    return to_host(instance, "reboot_instance", who, hard=hard)
 
 
 def delete_in(
@@ -122,7 +123,7 @@ def delete_in(
     if instance.host and host_up:
         instances.transition_in(connection, instance.uuid, {"task_state": states.DELETING})
         instance.task_state = states.DELETING
-        return _to_host(instance, "terminate_instance", who), False
+        return to_host(instance, "terminate_instance", who), False
     instances.destroy_in(connection, instance.uuid)
     return None, True
 
@@ -264,6 +265,25 @@ async def snapshot(
     """A queued image (owned by the server's project) that the agent fills."""
     check_unlocked(instance, who)
     instances.check_state(instance, actions.CREATE_IMAGE, SNAPSHOTTABLE)
+    image_id = await snapshot_image(session, instance, name, metadata, who)
+    await instances.start_task(
+        session, instance, actions.CREATE_IMAGE, states.IMAGE_SNAPSHOT_PENDING, SNAPSHOTTABLE
+    )
+    actions.start(session, instance.uuid, actions.CREATE_IMAGE, who.caller())
+    return image_id, to_host(instance, "snapshot_instance", who, image_id=image_id)
+
+
+async def snapshot_image(
+    session: AsyncSession,
+    instance: Instance,
+    name: str,
+    metadata: dict[str, str],
+    who: Who,
+    image_type: str = "snapshot",
+) -> str:
+    """The queued image a snapshot of the server will fill (createImage, shelve,
+    createBackup): the properties of the image it booted from, then Nova's own
+    (`image_type`...), then the caller's `metadata`, which win."""
     meta = instance.system_metadata or {}
     inherited = {
         k.removeprefix("image_"): v
@@ -275,7 +295,7 @@ async def snapshot(
     properties = {
         **inherited,
         "instance_uuid": instance.uuid,
-        "image_type": "snapshot",
+        "image_type": image_type,
         "base_image_ref": instance.image_ref or "",
         "user_id": who.user_id,
         **metadata,  # the caller's metadata wins, as in Nova (Tempest sets image_type)
@@ -298,11 +318,7 @@ async def snapshot(
         ),
         min_ram=int(meta.get("image_min_ram", 0) or 0),
     )
-    await instances.start_task(
-        session, instance, actions.CREATE_IMAGE, states.IMAGE_SNAPSHOT_PENDING, SNAPSHOTTABLE
-    )
-    actions.start(session, instance.uuid, actions.CREATE_IMAGE, who.caller())
-    return image.id, _to_host(instance, "snapshot_instance", who, image_id=image.id)
+    return image.id
 
 
 async def lock(session: AsyncSession, instance: Instance, who: Who, reason: str | None) -> None:

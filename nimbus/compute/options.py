@@ -100,6 +100,9 @@ class ComputeOptions:
     allow_resize_to_same_host: bool = True
     #: Seconds a compute agent waits for a reply from the conductor.
     rpc_timeout: float = 60.0
+    #: Seconds a shelved server keeps its guest and claims before it is offloaded:
+    #: 0 offloads at once (Nova's default), -1 never (only shelveOffload does).
+    shelved_offload_time: float = 0
 
     def hosts(self) -> list[str]:
         """The host names of the compute agents this process runs."""

@@ -66,6 +66,46 @@ class ExternalIpAddressExhausted(NeutronError, HttpBadRequest):
     template = "Unable to find any IP address on external network {net_id}."
 
 
+class SecurityGroupProtocolRequiredWithPorts(NeutronError, HttpBadRequest):
+    template = "Must also specify protocol if port range is given."
+
+
+class SecurityGroupInvalidIcmpValue(NeutronError, HttpBadRequest):
+    template = "Invalid value for ICMP {field} ({attr}) {value}. It must be 0 to 255."
+
+
+class SecurityGroupMissingIcmpType(NeutronError, HttpBadRequest):
+    template = (
+        "ICMP code (port-range-max) {value} is provided but ICMP type (port-range-min) is missing."
+    )
+
+
+class SecurityGroupInvalidPortValue(NeutronError, HttpBadRequest):
+    template = "Invalid value for port {port}."
+
+
+class SecurityGroupRuleInvalidEtherType(NeutronError, HttpBadRequest):
+    template = (
+        "Security group rule for ethertype '{ethertype}' not supported. "
+        "Allowed values are {values}."
+    )
+
+
+class SecurityGroupEthertypeConflictWithProtocol(NeutronError, HttpBadRequest):
+    template = "Invalid ethertype {ethertype} for protocol {protocol}."
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(NeutronError, HttpBadRequest):
+    template = (
+        "Port security must be enabled and port must have an IP address in order to use "
+        "security groups."
+    )
+
+
+class SubnetMismatchForPort(NeutronError, HttpBadRequest):
+    template = "Subnet on port {port_id} does not match the requested subnet {subnet_id}."
+
+
 # --- 403 ------------------------------------------------------------------------------
 
 
@@ -121,6 +161,14 @@ class ExternalGatewayForFloatingIPNotFound(NeutronError, NotFound):
 
 class ExtensionNotFound(NeutronError, NotFound):
     template = "Extension with alias {extension_alias} does not exist"
+
+
+class TagNotFound(NeutronError, NotFound):
+    template = "Tag {tag} could not be found."
+
+
+class SubnetPoolNotFound(NeutronError, NotFound):
+    template = "Subnet pool {subnetpool_id} could not be found."
 
 
 # --- 409 ------------------------------------------------------------------------------
@@ -226,53 +274,8 @@ class FloatingIPPortAlreadyAssociated(NeutronError, Conflict):
     )
 
 
-# --- 503 ------------------------------------------------------------------------------
-
-
-class NoNetworkAvailable(NeutronError):
-    code = 503
-    title = "Service Unavailable"
-    template = "Unable to create the network. No tenant network is available for allocation."
-
-
-class SecurityGroupProtocolRequiredWithPorts(NeutronError, HttpBadRequest):
-    template = "Must also specify protocol if port range is given."
-
-
-class SecurityGroupInvalidIcmpValue(NeutronError, HttpBadRequest):
-    template = "Invalid value for ICMP {field} ({attr}) {value}. It must be 0 to 255."
-
-
-class SecurityGroupMissingIcmpType(NeutronError, HttpBadRequest):
-    template = (
-        "ICMP code (port-range-max) {value} is provided but ICMP type (port-range-min) is missing."
-    )
-
-
-class SecurityGroupInvalidPortValue(NeutronError, HttpBadRequest):
-    template = "Invalid value for port {port}."
-
-
-class SecurityGroupRuleInvalidEtherType(NeutronError, HttpBadRequest):
-    template = (
-        "Security group rule for ethertype '{ethertype}' not supported. "
-        "Allowed values are {values}."
-    )
-
-
-class SecurityGroupEthertypeConflictWithProtocol(NeutronError, HttpBadRequest):
-    template = "Invalid ethertype {ethertype} for protocol {protocol}."
-
-
 class SecurityGroupCannotUpdateDefault(NeutronError, Conflict):
     template = "Updating default security group not allowed."
-
-
-class PortSecurityAndIPRequiredForSecurityGroups(NeutronError, HttpBadRequest):
-    template = (
-        "Port security must be enabled and port must have an IP address in order to use "
-        "security groups."
-    )
 
 
 class AddressPairAndPortSecurityRequired(NeutronError, Conflict):
@@ -290,20 +293,8 @@ class L3PortInUse(NeutronError, Conflict):
     )
 
 
-class SubnetMismatchForPort(NeutronError, HttpBadRequest):
-    template = "Subnet on port {port_id} does not match the requested subnet {subnet_id}."
-
-
-class TagNotFound(NeutronError, NotFound):
-    template = "Tag {tag} could not be found."
-
-
 class SecurityGroupDefaultAlreadyExists(NeutronError, Conflict):
     template = "Default security group already exists."
-
-
-class SubnetPoolNotFound(NeutronError, NotFound):
-    template = "Subnet pool {subnetpool_id} could not be found."
 
 
 class SubnetPoolInUse(NeutronError, Conflict):
@@ -312,3 +303,12 @@ class SubnetPoolInUse(NeutronError, Conflict):
 
 class SubnetAllocationError(NeutronError, Conflict):
     template = "Failed to allocate subnet: {reason}."
+
+
+# --- 503 ------------------------------------------------------------------------------
+
+
+class NoNetworkAvailable(NeutronError):
+    code = 503
+    title = "Service Unavailable"
+    template = "Unable to create the network. No tenant network is available for allocation."

@@ -205,20 +205,29 @@ def _check_ports(number: int | None, low: int | None, high: int | None) -> None:
 
 
 def _remote_prefix(ethertype: str, prefix: str | None) -> str | None:
+    """The prefix as given, with its mask (10.0.0.5 → 10.0.0.5/32): Neutron keeps the
+    host bits (10.2.3.124/24 stays so) and shows the network as `normalized_cidr`."""
     if prefix is None:
         return None
     try:
-        network = ipaddress.ip_network(prefix, strict=False)
+        interface = ipaddress.ip_interface(prefix)
     except ValueError:
         raise errors.InvalidInput(error_message=f"'{prefix}' is not a valid IP subnet") from None
-    if f"IPv{network.version}" != ethertype:
+    if f"IPv{interface.version}" != ethertype:
         raise errors.SecurityGroupRuleParameterConflict(ethertype=ethertype, cidr=prefix)
-    return str(network)
+    return str(interface)
+
+
+def normalized_cidr(prefix: str | None) -> str | None:
+    """The network a rule's prefix names (10.2.3.124/24 → 10.2.3.0/24)."""
+    return None if prefix is None else str(ipaddress.ip_network(prefix, strict=False))
 
 
 def _key(rule: SecurityGroupRule) -> tuple[Any, ...]:
-    """What makes two rules the same rule; a prefix matching everything is no prefix."""
-    prefix = None if rule.remote_ip_prefix in ANY_PREFIXES else rule.remote_ip_prefix
+    """What makes two rules the same rule: the same network (host bits aside); a
+    prefix matching everything is no prefix."""
+    prefix = normalized_cidr(rule.remote_ip_prefix)
+    prefix = None if prefix in ANY_PREFIXES else prefix
     return (
         rule.direction,
         rule.ethertype,

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from nimbus.compute import hosts
+from nimbus.compute.networking import NetworkClient
 from nimbus.compute.options import ComputeOptions
 from nimbus.compute.placement_client import LocalPlacement, PlacementClient
 from nimbus.db.engine import Database
@@ -49,6 +50,8 @@ class Deps:
     placement: PlacementClient | None = None
     #: Where snapshots land (the image service's store; shared in the scale-out mode).
     image_store: ImageStore | None = None
+    #: The network service compute agents put servers on (nimbus.compute.networking).
+    network: NetworkClient | None = None
 
     def __post_init__(self) -> None:
         if self.placement is None:

@@ -13,18 +13,20 @@ it races with), while different instances proceed concurrently.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import tempfile
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
-from nimbus.compute import events, hosts, instances, states
+from nimbus.compute import backups, events, hosts, instances, networking, shelve, states
 from nimbus.compute.actions import Caller
 from nimbus.compute.events import Event
 from nimbus.compute.placement_client import Inventory
@@ -32,7 +34,7 @@ from nimbus.db.models.cell import InstanceMetadata
 from nimbus.db.models.image import Image
 from nimbus.image import upload
 from nimbus.services.base import Deps, Service, periodic
-from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources, ImageUnusable
+from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources, ImageUnusable, Nic
 
 LOG = logging.getLogger(__name__)
 
@@ -263,6 +265,25 @@ class ComputeAgent(Service):
             }
         return Guest.of(instance, metadata=metadata, **extra)
 
+    async def _networked(self, instance: dict[str, Any], **extra: Any) -> Guest:
+        """The guest with a NIC per Neutron port of the server (created or taken over
+        now, bound to this host, as Nova's allocate_for_instance). A server that asked
+        for networks but has no port (no network to pick, or no network service) keeps
+        the hypervisor's own networking; `networks: none` gets no NIC."""
+        guest = await self._guest(instance, **extra)
+        network = self._deps.network
+        if network is None:
+            return guest
+        vifs = await network.allocate_for_instance(instance, self.host)
+        if not vifs:
+            return guest
+        return dataclasses.replace(guest, nics=tuple(Nic(v.mac, v.tap) for v in vifs))
+
+    async def _deallocate(self, instance: dict[str, Any]) -> None:
+        """Ports released: those Nova made deleted, those the user brought unbound."""
+        if self._deps.network is not None:
+            await self._deps.network.deallocate_for_instance(instance)
+
     async def build_and_run_instance(
         self,
         instance: dict[str, Any],
@@ -274,11 +295,13 @@ class ComputeAgent(Service):
         event = events.begin(BUILD_EVENT, self.host)
         async with self._locked(uuid):
             try:
-                await self.driver.spawn(await self._guest(instance))
+                await self.driver.spawn(await self._networked(instance))
             except Exception as error:
                 LOG.warning("build of %s failed on %s: %s", uuid, self.host, error)
                 with suppress(Exception):
                     await self.driver.destroy(uuid)
+                with suppress(Exception):
+                    await self._deallocate(instance)
                 await self._bus.cast(
                     "conductor",
                     "build_failed",
@@ -309,6 +332,7 @@ class ComputeAgent(Service):
             if not built:
                 # Deleted while it was spawning: the delete already freed its claims.
                 await self.driver.destroy(uuid)
+                await self._deallocate(instance)
 
     async def _act(
         self,
@@ -381,13 +405,48 @@ class ComputeAgent(Service):
         return report
 
     async def terminate_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        async def work() -> None:
+            await self.driver.destroy(instance["uuid"])
+            await self._deallocate(instance)
+
         await self._act(
             instance,
             caller,
             "compute_terminate_instance",
-            lambda: self.driver.destroy(instance["uuid"]),
+            work,
             self._conductor_call("instance_destroyed", instance, caller),
         )
+
+    # --- interfaces -----------------------------------------------------------------------
+
+    async def attach_interface(self, instance: dict[str, Any], requested: dict[str, Any]) -> str:
+        """A new or given port bound here and plugged into the guest (hot-plugged when
+        it runs); the port's id. A NIC the guest refuses releases the port again."""
+        network = self._deps.network
+        if network is None:
+            raise RuntimeError(f"compute host {self.host} has no network service")
+        async with self._locked(instance["uuid"]):
+            vif = await network.attach(
+                instance, self.host, networking.Requested(**requested)
+            )
+            try:
+                await self.driver.attach_interface(instance["uuid"], Nic(vif.mac, vif.tap))
+            except Exception:
+                with suppress(Exception):
+                    await network.detach(instance, vif.port_id)
+                raise
+            return vif.port_id
+
+    async def detach_interface(self, instance: dict[str, Any], port_id: str) -> None:
+        """The NIC unplugged (the guest lets go of it first), then the port released."""
+        network = self._deps.network
+        if network is None:
+            raise RuntimeError(f"compute host {self.host} has no network service")
+        async with self._locked(instance["uuid"]):
+            for vif in await network.vifs(instance["uuid"]):
+                if vif.port_id == port_id:
+                    await self.driver.detach_interface(instance["uuid"], Nic(vif.mac, vif.tap))
+            await network.detach(instance, port_id)
 
     # --- power actions --------------------------------------------------------------------
 
@@ -450,7 +509,9 @@ class ComputeAgent(Service):
 
         async def work() -> None:
             await self.driver.destroy(uuid)
-            await self.driver.spawn(await self._guest(instance, admin_password=admin_password))
+            await self.driver.spawn(
+                await self._networked(instance, admin_password=admin_password)
+            )
             if stopped:
                 await self.driver.power_off(uuid)
 
@@ -468,13 +529,6 @@ class ComputeAgent(Service):
         """The guest's disk becomes the data of the queued image `image_id`; a failed
         snapshot leaves no image behind (as Nova deletes it from Glance)."""
 
-        async def work() -> None:
-            try:
-                await self._upload_snapshot(instance["uuid"], image_id)
-            except Exception:
-                await self._drop_image(image_id)
-                raise
-
         report = self._settle(
             instance,
             caller,
@@ -482,8 +536,21 @@ class ComputeAgent(Service):
             [states.IMAGE_SNAPSHOT, states.IMAGE_SNAPSHOT_PENDING],
         )
         await self._act(
-            instance, caller, "compute_snapshot_instance", work, report, error_state=False
+            instance,
+            caller,
+            "compute_snapshot_instance",
+            lambda: self._snapshot_into(instance["uuid"], image_id),
+            report,
+            error_state=False,
         )
+
+    async def _snapshot_into(self, uuid: str, image_id: str) -> None:
+        """The guest's disk as the data of `image_id`; the image goes if that fails."""
+        try:
+            await self._upload_snapshot(uuid, image_id)
+        except Exception:
+            await self._drop_image(image_id)
+            raise
 
     async def _upload_snapshot(self, uuid: str, image_id: str) -> None:
         store = self._deps.image_store
@@ -615,6 +682,152 @@ class ComputeAgent(Service):
             "compute_finish_revert_resize",
             lambda: self._finish(self.driver.finish_revert_migration, reverted, power_on),
             self._conductor_call("resize_reverted", instance, caller),
+        )
+
+    # --- shelve (nimbus.compute.shelve) -------------------------------------------------
+
+    async def shelve_instance(
+        self, instance: dict[str, Any], caller: Caller, image_id: str
+    ) -> None:
+        """Power the guest off and snapshot it into `image_id`; offload at once when
+        shelved_offload_time is 0 (Nova's default). A failed shelve leaves no image."""
+        uuid = instance["uuid"]
+        offload = self._options.shelved_offload_time == 0
+
+        async def work() -> None:
+            if await self.driver.get_info(uuid) != states.SHUTDOWN:
+                await self.driver.power_off(uuid)
+            await self._snapshot_into(uuid, image_id)
+            if offload:
+                await self.driver.destroy(uuid)
+
+        at = datetime.now(UTC).isoformat()
+        meta = shelve.shelved_metadata(instance, image_id, self.host, at)
+        values = {
+            "vm_state": states.SHELVED,
+            "task_state": None,
+            "power_state": states.SHUTDOWN,
+            "system_metadata": meta,
+        }
+        report = (
+            self._offloaded(instance, caller, meta)
+            if offload
+            else self._settle(instance, caller, values, [states.SHELVING])
+        )
+        event = "compute_shelve_instance"
+        await self._act(instance, caller, event, work, report, error_state=False)
+
+    def _offloaded(
+        self, instance: dict[str, Any], caller: Caller, meta: dict[str, Any]
+    ) -> Callable[[Event], Awaitable[object]]:
+        def report(event: Event) -> Awaitable[object]:
+            return self._conductor(
+                "instance_offloaded",
+                uuid=instance["uuid"],
+                caller=caller,
+                event=event,
+                system_metadata=meta,
+            )
+
+        return report
+
+    async def shelve_offload_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        """The shelved guest goes; the conductor frees its claims."""
+        await self._act(
+            instance,
+            caller,
+            "compute_shelve_offload_instance",
+            lambda: self.driver.destroy(instance["uuid"]),
+            self._offloaded(instance, caller, instance["system_metadata"]),
+            error_state=False,
+        )
+
+    async def unshelve_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        """Power a shelved guest back on, or boot an offloaded server (placed here by
+        the conductor) from its snapshot; the snapshot is deleted once it runs."""
+        uuid = instance["uuid"]
+        image_id = instance["system_metadata"].get(shelve.IMAGE_KEY)
+        offloaded = instance["vm_state"] == states.SHELVED_OFFLOADED
+
+        async def work() -> None:
+            if offloaded:
+                booted = {**instance, "image_ref": image_id or instance["image_ref"]}
+                await self.driver.spawn(await self._networked(booted))
+            else:
+                await self.driver.power_on(uuid)
+
+        values = {
+            "vm_state": states.ACTIVE,
+            "task_state": None,
+            "power_state": states.RUNNING,
+            "system_metadata": shelve.unshelved_metadata(instance),
+        }
+        report = self._settle(instance, caller, values, [states.UNSHELVING], launched=offloaded)
+        event = "compute_unshelve_instance"
+        if await self._act(instance, caller, event, work, report) and image_id:
+            await self._delete_image(image_id)
+
+    async def _delete_image(self, image_id: str) -> None:
+        """An image and its data (a shelved server's snapshot, once unshelved)."""
+        await self._drop_image(image_id)
+        store = self._deps.image_store
+        if store is not None:
+            with suppress(Exception):
+                await store.delete(image_id)
+
+    # --- backups (nimbus.compute.backups) -------------------------------------------------
+
+    async def backup_instance(
+        self,
+        instance: dict[str, Any],
+        caller: Caller,
+        image_id: str,
+        backup_type: str,
+        rotation: int,
+    ) -> None:
+        """A snapshot into the backup image, then the server's backups of that type
+        beyond the `rotation` newest are deleted."""
+        uuid = instance["uuid"]
+
+        async def work() -> None:
+            await self._snapshot_into(uuid, image_id)
+            async with self._db.reader() as session:
+                old = await backups.beyond_rotation(session, uuid, backup_type, rotation)
+            for image in old:
+                await self._delete_image(image)
+
+        report = self._settle(instance, caller, {"task_state": None}, [states.IMAGE_BACKUP])
+        await self._act(
+            instance, caller, "compute_backup_instance", work, report, error_state=False
+        )
+
+    # --- rescue (nimbus.compute.rescue) ---------------------------------------------------
+
+    async def rescue_instance(
+        self,
+        instance: dict[str, Any],
+        caller: Caller,
+        rescue_image_ref: str | None,
+        admin_password: str | None = None,
+    ) -> None:
+        """Boot the rescue image with the guest's own disk attached second."""
+        booted = {**instance, "image_ref": rescue_image_ref or instance["image_ref"]}
+
+        async def work() -> None:
+            await self.driver.rescue(await self._guest(booted, admin_password=admin_password))
+
+        values = {"vm_state": states.RESCUED, "task_state": None, "power_state": states.RUNNING}
+        report = self._settle(instance, caller, values, [states.RESCUING])
+        await self._act(instance, caller, "compute_rescue_instance", work, report)
+
+    async def unrescue_instance(self, instance: dict[str, Any], caller: Caller) -> None:
+        values = {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING}
+        await self._act(
+            instance,
+            caller,
+            "compute_unrescue_instance",
+            lambda: self.driver.unrescue(instance["uuid"]),
+            self._settle(instance, caller, values, [states.UNRESCUING]),
         )
 
 

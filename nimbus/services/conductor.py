@@ -18,7 +18,16 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from nimbus.compute import events, faults, hosts, instances, request_spec, states
+from nimbus.compute import (
+    events,
+    faults,
+    hosts,
+    instances,
+    migrations,
+    request_spec,
+    shelve,
+    states,
+)
 from nimbus.compute.actions import Caller
 from nimbus.compute.events import Event
 from nimbus.compute.placement_client import MIGRATION, Allocations, Move, Owner
@@ -57,6 +66,28 @@ def _no_host_left(uuid: str) -> str:
     return (
         "No valid host was found. Exceeded maximum number of retries. Exhausted all "
         f"hosts available for retrying build failures for instance {uuid}."
+    )
+
+
+def _migration_type(instance: Instance) -> str:
+    """A resize, or a cold migration (a "resize" to the same flavor)."""
+    flavors = instance.flavor or {}
+    old, new = flavors.get("current") or {}, flavors.get("new") or {}
+    return migrations.COLD if old.get("flavorid") == new.get("flavorid") else migrations.RESIZE
+
+
+def _move(migration: str, instance: Instance, destination: dict[str, Any]) -> migrations.Move:
+    """The record of a resize or cold migration about to start."""
+    flavors = instance.flavor or {}
+    old, new = flavors.get("current") or {}, flavors.get("new") or {}
+    return migrations.Move(
+        uuid=migration,
+        instance=instance,
+        migration_type=_migration_type(instance),
+        dest_compute=destination["host"],
+        dest_node=destination["node"],
+        old_flavor_id=old.get("id"),
+        new_flavor_id=new.get("id"),
     )
 
 
@@ -120,6 +151,8 @@ class ConductorService(Service):
                 events.save_in(connection, uuid, caller, event)
             if fault:
                 faults.add_in(connection, uuid, fault, host=event["host"] if event else None)
+            if changed or fault:
+                migrations.progress_in(connection, uuid, changes, failed=bool(fault))
             return changed
 
         return await work.write(self._db, update)
@@ -290,15 +323,21 @@ class ConductorService(Service):
 
     # --- resize -------------------------------------------------------------------------
 
-    async def resize_instance(self, uuid: str, caller: Caller) -> None:
-        """Find a host for the new flavor, move the claims, cast to the source host."""
+    async def resize_instance(self, uuid: str, caller: Caller, host: str | None = None) -> None:
+        """Find a host for the new flavor, move the claims, cast to the source host.
+        A cold migration (the same flavor; `host` if an admin named one) never stays
+        on its host, as Nova's (allow_resize_to_same_host is for resizes)."""
         event = events.begin(MIGRATE_EVENT, None)
         async with self._db.reader() as session:
             instance = await instances.get(session, uuid)
             spec = await request_spec.load(session, uuid)
         flavor = instance.flavor or {}
         spec["flavor"] = flavor["new"]
-        exclude = [] if self._options.allow_resize_to_same_host else [instance.host]
+        if host:
+            spec["force_host"] = host
+        cold = _migration_type(instance) == migrations.COLD
+        same_host = self._options.allow_resize_to_same_host and not cold
+        exclude = [] if same_host else [instance.host]
         try:
             chosen = await self._schedule(spec, [uuid], exclude_hosts=exclude, claim=False)
         except RemoteError as error:
@@ -330,6 +369,7 @@ class ConductorService(Service):
             await events.save(session, uuid, caller, event)
             if moved:
                 record = instances.record(await instances.get(session, uuid))
+                await migrations.start(session, _move(migration, instance, destination))
         if not moved:
             await self._undo_move(uuid, migration, held, owner)
             return
@@ -419,6 +459,7 @@ class ConductorService(Service):
         async with self._db.transaction() as session:
             await instances.transition(session, uuid, values, vm_states=[states.RESIZED])
             await events.save(session, uuid, caller, event)
+            await migrations.set_status(session, uuid, "reverted" if reverted else "confirmed")
         if migration and not reverted:
             await self._placement.release(migration)
 
@@ -446,4 +487,121 @@ class ConductorService(Service):
             instance=record,
             caller=caller,
             admin_password=admin_password,
+        )
+
+    # --- evacuate (nimbus.compute.moves) -------------------------------------------------
+
+    async def evacuate_instance(
+        self,
+        uuid: str,
+        caller: Caller,
+        host: str | None = None,
+        admin_password: str | None = None,
+        stop: bool = False,
+    ) -> None:
+        """Rebuild the server of a dead host elsewhere: the scheduler's claim on the new
+        host replaces the old one; no host: ERROR, as Nova's rebuild_server."""
+        event = events.begin("conductor_rebuild_server", None)
+        async with self._db.reader() as session:
+            instance = await instances.get(session, uuid)
+            spec = dict(await request_spec.load(session, uuid))
+        if host:
+            spec["force_host"] = host
+        try:
+            (chosen,) = await self._schedule(spec, [uuid], exclude_hosts=[instance.host])
+        except RemoteError as error:
+            # ERROR with a fault; its claims stay on the dead host it still belongs to
+            async with self._db.transaction() as session:
+                values = {"vm_state": states.ERROR, "task_state": None}
+                await instances.transition(session, uuid, values, task_states=[states.REBUILDING])
+                faults.add(session, uuid, error.message, code=400)
+                await events.save(session, uuid, caller, events.failed(event, error.message))
+            return
+        move = migrations.Move(
+            uuid=str(uuidlib.uuid4()),
+            instance=instance,
+            migration_type=migrations.EVACUATION,
+            dest_compute=chosen["host"],
+            dest_node=chosen["node"],
+            old_flavor_id=instances.current_flavor(instance).get("id"),
+            new_flavor_id=instances.current_flavor(instance).get("id"),
+            status="accepted",
+        )
+        placement = {"host": chosen["host"], "node": chosen["node"]}
+        async with self._db.transaction() as session:
+            placed = await instances.transition(
+                session, uuid, placement, task_states=[states.REBUILDING]
+            )
+            await events.save(session, uuid, caller, event)
+            if placed:
+                await migrations.start(session, move)
+                record = instances.record(await instances.get(session, uuid))
+        if not placed:
+            return
+        if stop:
+            record["vm_state"] = states.STOPPED
+        await self._bus.cast(
+            "compute",
+            "rebuild_instance",
+            server=chosen["host"],
+            instance=record,
+            caller=caller,
+            admin_password=admin_password,
+        )
+
+    # --- shelve (nimbus.compute.shelve) -------------------------------------------------
+
+    async def instance_offloaded(
+        self, uuid: str, caller: Caller, event: Event, system_metadata: dict[str, Any]
+    ) -> None:
+        """The agent destroyed a shelved guest: no host any more, claims freed."""
+        values = {
+            "vm_state": states.SHELVED_OFFLOADED,
+            "task_state": None,
+            "power_state": states.NOSTATE,
+            "host": None,
+            "node": None,
+            "system_metadata": system_metadata,
+        }
+        async with self._db.transaction() as session:
+            await instances.transition(
+                session, uuid, values, task_states=[states.SHELVING, states.SHELVING_OFFLOADING]
+            )
+            await events.save(session, uuid, caller, event)
+        await self._placement.release(uuid)
+
+    async def unshelve_instance(self, uuid: str, caller: Caller, host: str | None = None) -> None:
+        """Schedule an offloaded server again (claims included) and cast the boot from
+        its snapshot there; with no host it stays offloaded, with a fault."""
+        event = events.begin("conductor_unshelve_instance", None)
+        async with self._db.reader() as session:
+            instance = await instances.get(session, uuid)
+            spec = shelve.unshelve_spec(await request_spec.load(session, uuid), instance, host)
+        try:
+            (chosen,) = await self._schedule(spec, [uuid])
+        except RemoteError as error:
+            async with self._db.transaction() as session:
+                await instances.transition(
+                    session, uuid, {"task_state": None}, task_states=[states.UNSHELVING]
+                )
+                faults.add(session, uuid, error.message, code=400)
+                await events.save(session, uuid, caller, events.failed(event, error.message))
+            return
+        placement = {
+            "host": chosen["host"],
+            "node": chosen["node"],
+            "availability_zone": instance.availability_zone or chosen["zone"],
+        }
+        async with self._db.transaction() as session:
+            placed = await instances.transition(
+                session, uuid, placement, task_states=[states.UNSHELVING]
+            )
+            await events.save(session, uuid, caller, event)
+            if placed:
+                record = instances.record(await instances.get(session, uuid))
+        if not placed:
+            await self._placement.release(uuid)
+            return
+        await self._bus.cast(
+            "compute", "unshelve_instance", server=chosen["host"], instance=record, caller=caller
         )

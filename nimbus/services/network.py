@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +67,8 @@ class AgentOptions:
     poll_interval: float = 0.2
     #: Seconds before a pass that failed is tried again.
     retry_interval: float = 5.0
+    #: Seconds between looks at instance ports that are not wired yet.
+    status_interval: float = 1.0
     placement: topologies.Placement = field(default_factory=topologies.Placement)
     vxlan: VxlanConfig | None = None
     #: Where the metadata listeners bind inside each router/DHCP namespace.
@@ -109,6 +112,8 @@ async def dataplane_unavailable() -> str | None:
 class _Applied:
     view: topologies.HostView
     counter: int
+    #: Some instance port was not wired yet (its guest had not opened its tap).
+    unwired: bool = False
 
 
 async def take_over_host_addresses(names: Names, host_addresses: dict[str, str]) -> None:
@@ -153,6 +158,7 @@ class NetworkAgent(Service):
         self.passes = 0  # full convergences, for tests and logs
         self._applied: _Applied | None = None
         self._poller: asyncio.Task[None] | None = None
+        self._next_status_check = 0.0
 
     async def _register(self) -> None:
         """No compute service row: a network agent is not a Nova service."""
@@ -189,6 +195,8 @@ class NetworkAgent(Service):
                     counter = await changes.current(session, changes.NETWORK)
                 if self._applied is None or counter != self._applied.counter:
                     await self._converge()
+                elif self._applied.unwired and time.monotonic() >= self._next_status_check:
+                    await self._report(self._applied)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a later pass tries again from scratch
@@ -206,12 +214,19 @@ class NetworkAgent(Service):
             counter = await changes.current(session, changes.NETWORK)
             view = await topologies.read(session, placement)
         await self._apply(view)
-        async with self._db.transaction() as session:
-            await wiring.report(
-                session, await self._statuses(view.topology), list(view.floating_ip_ids)
-            )
         self._applied = _Applied(view, counter)
+        await self._report(self._applied)
         return view
+
+    async def _report(self, applied: _Applied) -> None:
+        """Write the ports' and floating IPs' statuses. While an instance port is not
+        wired (its guest has not opened the tap yet: no row changes when it does), the
+        poller looks again every `status_interval`."""
+        statuses = await self._statuses(applied.view.topology)
+        async with self._db.transaction() as session:
+            await wiring.report(session, statuses, list(applied.view.floating_ip_ids))
+        applied.unwired = "DOWN" in statuses.values()
+        self._next_status_check = time.monotonic() + self.agent_options.status_interval
 
     async def _apply(self, view: topologies.HostView) -> None:
         """Nothing when nothing changed, the nftables tables alone when only security

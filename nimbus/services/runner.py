@@ -7,12 +7,16 @@ simply waits for one (its registration call times out after ``rpc_timeout``).
 
 from __future__ import annotations
 
+import functools
 import socket
 from pathlib import Path
 
 from nimbus import virt
+from nimbus.compute.networking import LocalNetwork
 from nimbus.compute.options import ComputeOptions
 from nimbus.db.engine import Database
+from nimbus.netdev.names import Names
+from nimbus.network.options import NetworkOptions
 from nimbus.rpc import Bus
 from nimbus.services.base import Deps, Service, halt, launch
 from nimbus.storage.images import FileImageStore
@@ -22,7 +26,12 @@ DAEMON_ROLES = ("conductor", "scheduler", "compute")
 
 
 def deps_for(
-    db: Database, bus: Bus, options: ComputeOptions, data_dir: Path, service_down_time: float
+    db: Database,
+    bus: Bus,
+    options: ComputeOptions,
+    data_dir: Path,
+    service_down_time: float,
+    network_options: NetworkOptions | None = None,
 ) -> Deps:
     return Deps(
         db=db,
@@ -30,7 +39,17 @@ def deps_for(
         options=options,
         service_down_time=service_down_time,
         image_store=FileImageStore(data_dir / "images"),
+        network=_network(db, data_dir, network_options or NetworkOptions()),
     )
+
+
+def _network(db: Database, data_dir: Path, options: NetworkOptions) -> LocalNetwork:
+    """The network service on this database; taps named as this cloud's network agent
+    names them (its tag comes from the data directory)."""
+    from nimbus.network.topology import tap_name
+    from nimbus.services.network import cloud_tag
+
+    return LocalNetwork(db, options, functools.partial(tap_name, Names(cloud_tag(data_dir))))
 
 
 def _driver(options: ComputeOptions) -> virt.Driver:

@@ -41,10 +41,12 @@ class HostResources:
 
 @dataclass(frozen=True)
 class Nic:
-    """One network interface of a guest. The QEMU driver puts it on user-mode
-    networking for now; the networking issue adds what to plug it into."""
+    """One network interface of a guest: a Neutron port's MAC and the tap the host's
+    data plane plugs into the port's bridge, or (no tap) hypervisor-local networking
+    for a server with no port on a cloud without a data plane."""
 
     mac: str
+    tap: str | None = None
 
     @classmethod
     def of(cls, uuid: str) -> Nic:
@@ -197,5 +199,22 @@ class Driver(ABC):
         """A reverted resize, on the source: the guest as it was before."""
 
     @abstractmethod
+    async def rescue(self, guest: Guest) -> None:
+        """Stop the guest and boot it from a rescue disk made from the image `guest`
+        describes (its image_* fields), its own root disk attached as the second disk."""
+
+    @abstractmethod
+    async def unrescue(self, uuid: str) -> None:
+        """Stop the rescue guest, drop the rescue disk, boot the guest's own disk again."""
+
+    @abstractmethod
     async def get_console_output(self, uuid: str) -> str:
         """The guest's serial console log so far."""
+
+    @abstractmethod
+    async def attach_interface(self, uuid: str, nic: Nic) -> None:
+        """Plug a NIC into the guest (hot-plugged when it runs; kept for its next start)."""
+
+    @abstractmethod
+    async def detach_interface(self, uuid: str, nic: Nic) -> None:
+        """Unplug the NIC of that MAC; a NIC the guest lacks is not an error."""

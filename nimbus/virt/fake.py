@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nimbus.compute import states
-from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources
+from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources, Nic
 
 #: A snapshot of a fake guest is this big (plus the qcow2 header's cluster).
 SNAPSHOT_BYTES = 1 << 16
@@ -37,6 +37,8 @@ class _Record:
     guest: Guest
     power_state: int = states.RUNNING
     console: list[str] = field(default_factory=list)
+    #: The image a rescued guest booted from (None: its own disk).
+    rescue_image: str | None = None
 
 
 class FakeDriver(Driver):
@@ -174,6 +176,37 @@ class FakeDriver(Driver):
         record.power_state = states.RUNNING if power_on else states.SHUTDOWN
         self._guests[guest.uuid] = record
 
+    async def rescue(self, guest: Guest) -> None:
+        await self._operation("rescue")
+        record = self._get(guest.uuid)
+        record.rescue_image = guest.image_ref
+        record.power_state = states.RUNNING
+        self._log(record, f"rescue: booting image {guest.image_ref}, own disk attached second")
+        self._boot_log(record)
+
+    async def unrescue(self, uuid: str) -> None:
+        await self._operation("unrescue")
+        record = self._get(uuid)
+        record.rescue_image = None
+        record.power_state = states.RUNNING
+        self._log(record, "unrescue: booting the own disk")
+        self._boot_log(record)
+
+    def rescue_image_of(self, uuid: str) -> str | None:
+        """What a rescued guest booted from (tests look)."""
+        return self._get(uuid).rescue_image
+
     async def get_console_output(self, uuid: str) -> str:
         await self._operation("get_console_output")
         return "\n".join(self._get(uuid).console) + "\n"
+
+    async def attach_interface(self, uuid: str, nic: Nic) -> None:
+        await self._operation("attach_interface")
+        record = self._get(uuid)
+        record.guest = replace(record.guest, nics=(*record.guest.nics, nic))
+
+    async def detach_interface(self, uuid: str, nic: Nic) -> None:
+        await self._operation("detach_interface")
+        record = self._get(uuid)
+        kept = tuple(n for n in record.guest.nics if n.mac != nic.mac)
+        record.guest = replace(record.guest, nics=kept)

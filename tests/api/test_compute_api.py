@@ -13,7 +13,7 @@ async def test_root_lists_both_major_versions_without_a_token(cloud: Cloud) -> N
     v20, v21 = body["versions"]
     assert v20["id"] == "v2.0" and v20["status"] == "SUPPORTED" and v20["version"] == ""
     assert v21["id"] == "v2.1" and v21["status"] == "CURRENT"
-    assert (v21["min_version"], v21["version"]) == ("2.1", "2.100")
+    assert (v21["min_version"], v21["version"]) == ("2.1", "2.104")
     assert v21["links"] == [{"rel": "self", "href": "http://nimbus.test/v2.1/"}]
 
 
@@ -21,7 +21,7 @@ async def test_version_document(cloud: Cloud) -> None:
     async with cloud.client("compute") as client:
         for path in ("/v2.1", "/v2.1/"):
             version = ok(await client.get(path))["version"]
-            assert version["id"] == "v2.1" and version["version"] == "2.100"
+            assert version["id"] == "v2.1" and version["version"] == "2.104"
             assert version["media-types"][0]["base"] == "application/json"
 
 
@@ -34,7 +34,7 @@ async def test_microversion_headers_standard_and_legacy(cloud: Cloud) -> None:
         response = await client.get("/v2.1", headers={"X-OpenStack-Nova-API-Version": "2.11"})
         assert response.headers["openstack-api-version"] == "compute 2.11"
         response = await client.get("/v2.1", headers={"OpenStack-API-Version": "compute latest"})
-        assert response.headers["x-openstack-nova-api-version"] == "2.100"
+        assert response.headers["x-openstack-nova-api-version"] == "2.104"
         response = await client.get("/v2.1")
         assert response.headers["openstack-api-version"] == "compute 2.1"
 
@@ -45,7 +45,7 @@ async def test_unserved_or_malformed_microversions(cloud: Cloud) -> None:
         message = fault(response, 406, "computeFault")
         assert (
             message
-            == "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.100."
+            == "Version 3.0 is not supported by the API. Minimum is 2.1 and maximum is 2.104."
         )
         response = await client.get("/v2.1", headers={"OpenStack-API-Version": "compute x"})
         assert "is of invalid format" in fault(response, 400, "badRequest")

@@ -102,7 +102,9 @@ async def test_rules(cloud: Cloud) -> None:
             port_range_max=53,
             remote_ip_prefix="fd00::5/64",
         )
-        assert normalized["remote_ip_prefix"] == "fd00::/64" and normalized["protocol"] == "17"
+        # Neutron keeps the host bits as given and shows the network apart
+        assert normalized["remote_ip_prefix"] == "fd00::5/64" and normalized["protocol"] == "17"
+        assert normalized["normalized_cidr"] == "fd00::/64"
 
         bad: list[tuple[dict[str, Any], str]] = [
             (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from nimbus.virt.qemu.layout import Layout
@@ -18,7 +19,14 @@ def test_the_command_line_carries_the_instance_and_its_files(tmp_path: Path) -> 
     directory = Layout(tmp_path / "dir, with a comma").instance(UUID)
     directory.path.mkdir(parents=True)
     directory.config_drive.touch()
-    spec = LaunchSpec(UUID, "web,1", vcpus=2, memory_mb=256, macs=("fa:16:3e:de:7a:28",))
+    spec = LaunchSpec(
+        UUID,
+        "web,1",
+        vcpus=2,
+        memory_mb=256,
+        macs=("fa:16:3e:de:7a:28", "fa:16:3e:00:00:01"),
+        taps=("", "nab12t0123456789"),
+    )
     spec.save(directory)
     assert LaunchSpec.load(directory) == spec
     argv = command(directory, spec, ["-accel", "tcg,tb-size=32"])
@@ -32,9 +40,24 @@ def test_the_command_line_carries_the_instance_and_its_files(tmp_path: Path) -> 
         f"file={str(directory.config_drive).replace(',', ',,')}",
     ]
     assert drives[1].endswith(",readonly=on")  # the config drive; no ephemeral or swap here
-    assert _options(argv, "-netdev") == ["user,id=net0"]
-    assert _options(argv, "-device")[-1] == "virtio-net-pci,netdev=net0,mac=fa:16:3e:de:7a:28"
+    # No tap: QEMU's user-mode network; a tap: the data plane's, opened without scripts.
+    assert _options(argv, "-netdev") == [
+        "user,id=netfa163ede7a28",
+        "tap,id=netfa163e000001,ifname=nab12t0123456789,script=no,downscript=no,vhost=off",
+    ]
+    assert _options(argv, "-device")[-2:] == [
+        "virtio-net-pci,id=nicfa163ede7a28,netdev=netfa163ede7a28,mac=fa:16:3e:de:7a:28",
+        "virtio-net-pci,id=nicfa163e000001,netdev=netfa163e000001,mac=fa:16:3e:00:00:01",
+    ]
     assert _options(argv, "-qmp") == ["unix:qmp.sock,server=on,wait=off"]  # relative
+
+
+def test_a_spec_saved_before_taps_existed_loads_with_user_mode_nics(tmp_path: Path) -> None:
+    directory = Layout(tmp_path).instance(UUID)
+    directory.path.mkdir(parents=True)
+    old = {"uuid": UUID, "name": "old", "vcpus": 1, "memory_mb": 128, "macs": ["fa:16:3e:00:00:02"]}
+    directory.spec.write_text(json.dumps(old))
+    assert LaunchSpec.load(directory).nics == [("fa:16:3e:00:00:02", "")]
 
 
 def test_no_nic_for_networks_none_and_resume_reads_the_saved_state(tmp_path: Path) -> None:

@@ -64,10 +64,10 @@ class ComputeMicroversions(Microversions):
         return version
 
 
-#: The range this compute API speaks (upstream Nova 34 goes to 2.104; openstacksdk
-#: 4.22 asks for at most 2.100).
+#: The range this compute API speaks (upstream Nova 34's; openstacksdk 4.22 asks for at
+#: most 2.100).
 VERSIONS = ComputeMicroversions(
-    "compute", Version(2, 1), Version(2, 100), legacy_headers=("x-openstack-nova-api-version",)
+    "compute", Version(2, 1), Version(2, 104), legacy_headers=("x-openstack-nova-api-version",)
 )
 
 
@@ -88,7 +88,9 @@ def until(last: str, handler: Handler) -> Handler:
     """`handler` up to microversion `last` inclusive, 404 after it (upstream's
     ``api_version(max_version=...)``)."""
     final = Version.parse(last)
-    return by_version(("2.1", handler), (Version(final.major, final.minor + 1), _gone))
+    retiring = by_version(("2.1", handler), (Version(final.major, final.minor + 1), _gone))
+    retiring.retired = True  # type: ignore[attr-defined]
+    return retiring
 
 
 Choice = TypeVar("Choice")

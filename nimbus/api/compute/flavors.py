@@ -21,6 +21,7 @@ from nimbus.api.compute.common import (
     caller,
     check_query,
     limit_of,
+    newest,
     paged,
     parse,
     query_choice,
@@ -75,12 +76,18 @@ def _is_public(request: Request) -> bool | None:
 
 
 def _listing(request: Request) -> flavors.Listing:
-    check_query(request, LIST_QUERY, strict=at_least(request, "2.75"))
+    """From 2.102: a `name` filter (a regular expression, as upstream's), and no
+    sorting by rxtx_factor any more."""
+    named = at_least(request, "2.102")
+    known = (*LIST_QUERY, "name") if named else LIST_QUERY
+    check_query(request, known, strict=at_least(request, "2.75"))
+    sort_keys = tuple(k for k in flavors.SORT_KEYS if not (named and k == "rxtx_factor"))
     return flavors.Listing(
         is_public=_is_public(request) if caller(request).is_admin else True,
         min_ram=_int_filter(request, "minRam"),
         min_disk=_int_filter(request, "minDisk"),
-        sort_key=query_choice(request, "sort_key", tuple(flavors.SORT_KEYS), "flavorid"),
+        name=request.query_params.get("name") if named else None,
+        sort_key=query_choice(request, "sort_key", sort_keys, "flavorid"),
         sort_dir=query_choice(request, "sort_dir", ("asc", "desc"), "asc"),
         limit=limit_of(request),
         marker=request.query_params.get("marker"),
@@ -114,7 +121,14 @@ async def create_flavor(request: Request) -> Response:
     """200, not 201, as upstream answers; a private flavor's creator gets no access
     row (upstream's bug 1209101, kept for compatibility)."""
     authorize(request, f"{MANAGE}:create")
-    model = schemas.FlavorCreateV255 if at_least(request, "2.55") else schemas.FlavorCreate
+    model = newest(
+        request,
+        (
+            ("2.1", schemas.FlavorCreate),
+            ("2.55", schemas.FlavorCreateV255),
+            ("2.102", schemas.FlavorCreateV2102),
+        ),
+    )
     body = (await parse(request, model)).flavor
     new = flavors.NewFlavor(
         name=body.name,
@@ -124,7 +138,7 @@ async def create_flavor(request: Request) -> Response:
         root_gb=int(body.disk),
         ephemeral_gb=int(body.ephemeral),
         swap=int(body.swap),
-        rxtx_factor=float(body.rxtx_factor),
+        rxtx_factor=float(getattr(body, "rxtx_factor", 1.0)),
         is_public=body.is_public,
         description=getattr(body, "description", None),
     )

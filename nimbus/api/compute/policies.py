@@ -22,6 +22,7 @@ ADMIN = "rule:context_is_admin"
 ANY = "@"
 PROJECT_MEMBER_OR_ADMIN = "rule:project_member_or_admin"
 PROJECT_READER_OR_ADMIN = "rule:project_reader_or_admin"
+PROJECT_MANAGER_OR_ADMIN = "rule:project_manager_or_admin"
 OWNER_USER_OR_ADMIN = f"({ADMIN}) or user_id:%(user_id)s"
 
 BASE = {
@@ -203,6 +204,15 @@ SERVERS = {
     **_family(
         "os_compute_api:ips", {"index": PROJECT_READER_OR_ADMIN, "show": PROJECT_READER_OR_ADMIN}
     ),
+    **_family(
+        "os_compute_api:os-attach-interfaces",
+        {
+            "list": PROJECT_READER_OR_ADMIN,
+            "show": PROJECT_READER_OR_ADMIN,
+            "create": PROJECT_MEMBER_OR_ADMIN,
+            "delete": PROJECT_MEMBER_OR_ADMIN,
+        },
+    ),
     "os_compute_api:os-server-external-events:create": "role:service",
     "os_compute_api:os-server-diagnostics": ADMIN,
     **_family(
@@ -238,8 +248,76 @@ SERVERS = {
     ),
 }
 
+#: Moves, shelving, rescue and backups (nova/policies/{migrations,shelve,rescue,...}.py).
+MOVES = {
+    **_family(
+        "os_compute_api:os-migrations",
+        {"index": PROJECT_MANAGER_OR_ADMIN, "index:all_projects": ADMIN, "index:host": ADMIN},
+    ),
+    **_family(
+        "os_compute_api:os-shelve",
+        {
+            "shelve": PROJECT_MEMBER_OR_ADMIN,
+            "unshelve": PROJECT_MEMBER_OR_ADMIN,
+            "unshelve_to_host": ADMIN,
+            "shelve_offload": ADMIN,
+        },
+    ),
+    "os_compute_api:os-rescue": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-unrescue": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-create-backup": PROJECT_MEMBER_OR_ADMIN,
+    **_family(
+        "os_compute_api:os-migrate-server",
+        {"migrate": PROJECT_MANAGER_OR_ADMIN, "migrate:host": ADMIN},
+    ),
+    "os_compute_api:os-evacuate": ADMIN,
+    "os_compute_api:os-deferred-delete:restore": PROJECT_MEMBER_OR_ADMIN,
+}
+
+#: Nova's network proxies (nova/policies/{security_groups,floating_ips,
+#: floating_ip_pools,networks,tenant_networks}.py).
+NETWORK_PROXIES = {
+    **_family(
+        "os_compute_api:os-security-groups",
+        {
+            "get": PROJECT_READER_OR_ADMIN,
+            "show": PROJECT_READER_OR_ADMIN,
+            "create": PROJECT_MEMBER_OR_ADMIN,
+            "update": PROJECT_MEMBER_OR_ADMIN,
+            "delete": PROJECT_MEMBER_OR_ADMIN,
+            "rule:create": PROJECT_MEMBER_OR_ADMIN,
+            "rule:delete": PROJECT_MEMBER_OR_ADMIN,
+            "list": PROJECT_READER_OR_ADMIN,
+            "add": PROJECT_MEMBER_OR_ADMIN,
+            "remove": PROJECT_MEMBER_OR_ADMIN,
+        },
+    ),
+    **_family(
+        "os_compute_api:os-floating-ips",
+        {
+            "add": PROJECT_MEMBER_OR_ADMIN,
+            "remove": PROJECT_MEMBER_OR_ADMIN,
+            "list": PROJECT_READER_OR_ADMIN,
+            "create": PROJECT_MEMBER_OR_ADMIN,
+            "show": PROJECT_READER_OR_ADMIN,
+            "delete": PROJECT_MEMBER_OR_ADMIN,
+        },
+    ),
+    "os_compute_api:os-floating-ip-pools": ANY,
+    **_family(
+        "os_compute_api:os-networks",
+        {"list": PROJECT_READER_OR_ADMIN, "show": PROJECT_READER_OR_ADMIN},
+    ),
+    **_family(
+        "os_compute_api:os-tenant-networks",
+        {"list": PROJECT_READER_OR_ADMIN, "show": PROJECT_READER_OR_ADMIN},
+    ),
+}
+
 RULES: dict[str, str] = {
+    **NETWORK_PROXIES,
     **SERVERS,
+    **MOVES,
     **FLAVORS,
     **KEYPAIRS,
     **SERVER_GROUPS,

@@ -19,14 +19,19 @@ from nimbus.api.compute import (
     flavor_access,
     flavor_extra_specs,
     flavors,
+    floating_ips,
     hosts,
     hypervisors,
     images,
     instance_actions,
     instance_usage_audit_log,
+    interfaces,
     keypairs,
     limits,
+    migrations,
+    networks,
     quota_sets,
+    security_groups,
     server_actions,
     server_diagnostics,
     server_external_events,
@@ -40,6 +45,7 @@ from nimbus.api.compute import (
     versions,
 )
 from nimbus.api.compute.common import API_ROOT, actions, until
+from nimbus.api.compute.query import strict_queries
 
 Routes = list[tuple[str, dict[str, Handler]]]
 
@@ -99,6 +105,15 @@ SERVERS: Routes = [
     ),
     (f"{_SERVER}/diagnostics", {"GET": server_diagnostics.show_diagnostics}),
     (f"{_SERVER}/ips", {"GET": server_ips.list_ips}),
+    (
+        f"{_SERVER}/os-interface",
+        {"GET": interfaces.list_interfaces, "POST": interfaces.create_interface},
+    ),
+    (
+        f"{_SERVER}/os-interface/{{port_id}}",
+        {"GET": interfaces.show_interface, "DELETE": interfaces.delete_interface},
+    ),
+    (f"{_SERVER}/os-security-groups", {"GET": security_groups.list_server_groups}),
     (
         f"{_SERVER}/os-server-password",
         {"GET": server_password.show_password, "DELETE": server_password.clear_password},
@@ -165,6 +180,7 @@ CATALOG: Routes = [
         {"GET": server_groups.show_group, "DELETE": server_groups.delete_group},
     ),
     (f"{API_ROOT}/os-availability-zone", {"GET": availability_zones.list_zones}),
+    (f"{API_ROOT}/os-migrations", {"GET": migrations.list_migrations}),
     (f"{API_ROOT}/os-availability-zone/detail", {"GET": availability_zones.list_zones_detail}),
     (
         f"{API_ROOT}/os-aggregates",
@@ -270,7 +286,66 @@ CATALOG: Routes = [
     ),
 ]
 
-ROUTES = gated([*DISCOVERY, *SERVERS, *CATALOG])
+#: Nova's network proxies over the network service, deprecated at 2.36 (404 from
+#: then on); nova-network's writes are 410 at every version.
+_GONE = networks.gone
+NETWORK_PROXIES: Routes = [
+    (
+        f"{API_ROOT}/os-security-groups",
+        {
+            "GET": until("2.35", security_groups.list_groups),
+            "POST": until("2.35", security_groups.create_group),
+        },
+    ),
+    (
+        f"{API_ROOT}/os-security-groups/{{id}}",
+        {
+            "GET": until("2.35", security_groups.show_group),
+            "PUT": until("2.35", security_groups.update_group),
+            "DELETE": until("2.35", security_groups.delete_group),
+        },
+    ),
+    (f"{API_ROOT}/os-security-group-rules", {"POST": until("2.35", security_groups.create_rule)}),
+    (
+        f"{API_ROOT}/os-security-group-rules/{{id}}",
+        {"DELETE": until("2.35", security_groups.delete_rule)},
+    ),
+    (
+        f"{API_ROOT}/os-floating-ips",
+        {
+            "GET": until("2.35", floating_ips.list_floating_ips),
+            "POST": until("2.35", floating_ips.allocate),
+        },
+    ),
+    (
+        f"{API_ROOT}/os-floating-ips/{{id}}",
+        {
+            "GET": until("2.35", floating_ips.show_floating_ip),
+            "DELETE": until("2.35", floating_ips.release),
+        },
+    ),
+    (f"{API_ROOT}/os-floating-ip-pools", {"GET": until("2.35", floating_ips.list_pools)}),
+    (
+        f"{API_ROOT}/os-networks",
+        {"GET": until("2.35", networks.list_networks), "POST": _GONE},
+    ),
+    (f"{API_ROOT}/os-networks/add", {"POST": _GONE}),
+    (
+        f"{API_ROOT}/os-networks/{{id}}",
+        {"GET": until("2.35", networks.show_network), "DELETE": _GONE},
+    ),
+    (f"{API_ROOT}/os-networks/{{id}}/action", {"POST": _GONE}),
+    (
+        f"{API_ROOT}/os-tenant-networks",
+        {"GET": until("2.35", networks.list_tenant_networks), "POST": _GONE},
+    ),
+    (
+        f"{API_ROOT}/os-tenant-networks/{{id}}",
+        {"GET": until("2.35", networks.show_tenant_network), "DELETE": _GONE},
+    ),
+]
+
+ROUTES = gated([*DISCOVERY, *strict_queries([*SERVERS, *CATALOG]), *NETWORK_PROXIES])
 
 #: First path segments under /v2.1 that name a collection, not a project id.
 TOP_SEGMENTS = frozenset(

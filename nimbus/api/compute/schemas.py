@@ -11,13 +11,14 @@ false`` does, and each body has its one top-level key.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictFloat, StrictInt, create_model
 
-from nimbus.api.common.body import Strict
+from nimbus.api.common.body import Open, Strict
 
 #: Nova's db.MAX_INT: the largest value of a 32-bit signed integer column.
 MAX_INT = 0x7FFFFFFF
@@ -154,7 +155,7 @@ FlavorId = Annotated[str | StrictInt | StrictFloat | None, AfterValidator(_flavo
 RxtxFactor = Annotated[StrictFloat | StrictInt | str, AfterValidator(_rxtx_factor)]
 
 
-class NewFlavor(Strict):
+class _FlavorFields(Strict):
     name: Name
     id: FlavorId = None
     ram: PositiveInt
@@ -162,11 +163,20 @@ class NewFlavor(Strict):
     disk: NonNegativeInt
     ephemeral: NonNegativeInt = Field(0, alias="OS-FLV-EXT-DATA:ephemeral")
     swap: NonNegativeInt = 0
-    rxtx_factor: RxtxFactor = 1.0
     is_public: Boolean = Field(True, alias="os-flavor-access:is_public")
 
 
+class NewFlavor(_FlavorFields):
+    rxtx_factor: RxtxFactor = 1.0
+
+
 class NewFlavorV255(NewFlavor):
+    description: LongDescription = None
+
+
+class NewFlavorV2102(_FlavorFields):
+    """2.102: no rxtx_factor any more."""
+
     description: LongDescription = None
 
 
@@ -176,6 +186,10 @@ class FlavorCreate(Strict):
 
 class FlavorCreateV255(Strict):
     flavor: NewFlavorV255
+
+
+class FlavorCreateV2102(Strict):
+    flavor: NewFlavorV2102
 
 
 class FlavorChange(Strict):
@@ -397,3 +411,68 @@ def quota_body(key: str, resources: tuple[str, ...], *, force: bool) -> type[Str
         fields["force"] = (Boolean | None, None)
     inner = create_model(f"{key}_values", __base__=Strict, **fields)
     return create_model(f"{key}_body", __base__=Strict, **{key: (inner, ...)})
+
+
+# --- network proxies (security groups, floating IPs; deprecated at 2.36) ----------------
+# Nova keeps ``additionalProperties: true`` on these bodies and never validated a
+# rule's ports, protocol or CIDR (the proxy checks them as Nova's code does).
+
+
+def _uuid(value: str) -> str:
+    if not re.fullmatch(r"[0-9a-fA-F]{8}-?([0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}", value):
+        raise ValueError(f"'{value}' is not a 'uuid'")
+    return value
+
+
+def _ip_address(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"'{value}' is not a 'ip-address'") from None
+    return value
+
+
+ProxyUuid = Annotated[str, AfterValidator(_uuid)]
+IpAddress = Annotated[str, AfterValidator(_ip_address)]
+GroupText = Annotated[str, Field(max_length=255)]
+
+
+class NewSecurityGroup(Open):
+    name: GroupText
+    description: GroupText
+
+
+class SecurityGroupBody(Open):
+    """POST /os-security-groups and PUT /os-security-groups/{id}."""
+
+    security_group: NewSecurityGroup
+
+
+class NewSecurityGroupRule(Open):
+    parent_group_id: ProxyUuid
+    group_id: ProxyUuid | None = None
+    ip_protocol: Any = None
+    from_port: Any = None
+    to_port: Any = None
+    cidr: Any = None
+
+
+class SecurityGroupRuleBody(Open):
+    security_group_rule: NewSecurityGroupRule
+
+
+class FloatingIpCreate(Open):
+    pool: str | None = None
+
+
+class FloatingIpAddress(Strict):
+    """The body of addFloatingIp."""
+
+    address: IpAddress
+    fixed_address: IpAddress | None = None
+
+
+class RemovedAddress(Strict):
+    """The body of removeFloatingIp."""
+
+    address: IpAddress

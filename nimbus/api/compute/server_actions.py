@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from nimbus.api.common.app import json_response
 from nimbus.api.common.body import read_json
-from nimbus.api.compute import common, server_schemas
+from nimbus.api.compute import common, floating_ips, interfaces, server_moves, server_schemas
 from nimbus.api.compute.server_common import column_updates, send, server_of, who
 from nimbus.api.compute.servers import render
 from nimbus.compute import boot, instances, lifecycle
@@ -123,6 +123,9 @@ ACTIONS: dict[str, tuple[str, Run]] = {
         "os_compute_api:os-admin-actions:inject_network_info",
         _inject_network_info,
     ),
+    **server_moves.ACTIONS,
+    **floating_ips.ACTIONS,
+    **interfaces.ACTIONS,
 }
 #: Actions answered with a body, not an empty 202.
 _CONSOLE = "os-getConsoleOutput"
@@ -150,12 +153,18 @@ async def server_action(request: Request) -> Response:
 async def _answer(request: Request, name: str, uuid: str) -> Response:
     if name == "rebuild":
         return json_response(await _rebuilt(request, uuid), 202)
-    if name == "createImage":
+    if name in ("createImage", "createBackup"):
         image_id = request.state.image_id
         location = f"{common.base_url(request)}/images/{image_id}"
         if common.at_least(request, "2.45"):
             return json_response({"image_id": image_id}, 202)
         return Response(status_code=202, headers={"Location": location})
+    if name == "rescue":  # 200 with the password, as Nova keeps it
+        return json_response({"adminPass": request.state.admin_password})
+    if name == "evacuate":  # 200; the password only until 2.13
+        if common.at_least(request, "2.14"):
+            return Response(status_code=200)
+        return json_response({"adminPass": request.state.admin_password})
     # Nova keeps confirmResize's 204 for backward compatibility (every other action is 202)
     return Response(status_code=204 if name == "confirmResize" else 202)
 

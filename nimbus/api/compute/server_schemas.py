@@ -25,6 +25,7 @@ from nimbus.api.compute.schemas import (
     Description,
     Name,
     PositiveInt,
+    ZoneName,
     metadata,
 )
 from nimbus.errors import BadRequest
@@ -196,13 +197,18 @@ class ServerChange(Strict):
     disk_config: DiskConfig | None = Field(None, alias="OS-DCF:diskConfig")
     description: Description = None
     hostname: Hostname | None = None
+    pinned_availability_zone: ZoneName | None = None
 
 
 class ServerUpdate(Strict):
     server: ServerChange
 
 
-UPDATE_FIELDS_SINCE = {"description": "2.19", "hostname": "2.90"}
+UPDATE_FIELDS_SINCE = {
+    "description": "2.19",
+    "hostname": "2.90",
+    "pinned_availability_zone": "2.104",
+}
 
 # --- actions ---------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from nimbus.api.compute import common
 from nimbus.api.compute.views import dbtime, isotime
-from nimbus.compute import faults, hosts, listing, states
+from nimbus.compute import faults, hosts, listing, networking, states
 from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import RequestSpec, ServerGroup, ServerGroupMember
 
@@ -57,6 +57,26 @@ class Page:
     groups: dict[str, list[str]] = field(default_factory=dict)
     #: host → "UP" / "DOWN" / "MAINTENANCE"
     host_status: dict[str, str] = field(default_factory=dict)
+    #: instance uuid → Nova's `addresses`, and its ports' security group names
+    addresses: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    security_groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+#: The address keys of Nova's extended view (OS-EXT-IPS, OS-EXT-IPS-MAC).
+_EXTENDED_ADDRESS_KEYS = ("OS-EXT-IPS:type", "OS-EXT-IPS-MAC:mac_addr")
+
+
+def _addresses(addresses: dict[str, list[Any]], *, extended: bool) -> dict[str, list[Any]]:
+    """The server's addresses; Nova's basic view (update, rebuild before 2.75) gives
+    only version and address (its `extend_address=False`)."""
+    if extended:
+        return addresses
+    return {
+        network: [
+            {k: v for k, v in entry.items() if k not in _EXTENDED_ADDRESS_KEYS} for entry in entries
+        ]
+        for network, entries in addresses.items()
+    }
 
 
 @dataclass
@@ -97,7 +117,11 @@ class ServerView:
         """What `servers` carry besides their rows, in one query each (a unit of work:
         nimbus.placement.work)."""
         uuids = [s.uuid for s in servers]
-        page = Page(metadata=listing.metadata_in(connection, uuids))
+        page = Page(
+            metadata=listing.metadata_in(connection, uuids),
+            addresses=networking.addresses_in(connection, uuids),
+            security_groups=networking.security_groups_in(connection, uuids),
+        )
         if self.at_least(26):
             page.tags = listing.tags_in(connection, uuids)
         failed = [s.uuid for s in servers if s.vm_state == states.ERROR or s.deleted]
@@ -226,7 +250,7 @@ class ServerView:
             "flavor": self._flavor(server),
             "created": isotime(server.created_at),
             "updated": isotime(server.updated_at),
-            "addresses": {},
+            "addresses": _addresses(page.addresses.get(server.uuid, {}), extended=extras),
             "accessIPv4": server.access_ip_v4 or "",
             "accessIPv6": server.access_ip_v6 or "",
             "links": self.links(server.uuid),
@@ -248,6 +272,8 @@ class ServerView:
             )
         if status in states.PROGRESS_STATUSES:
             body["progress"] = server.progress or 0
+        if extras and (groups_of_server := page.security_groups.get(server.uuid)):
+            body["security_groups"] = [{"name": name} for name in groups_of_server]
         fault = page.faults.get(server.uuid)
         if fault is not None and status in states.FAULT_STATUSES:
             body["fault"] = self._fault(fault)

@@ -23,9 +23,10 @@ from nimbus.api.compute.server_common import (
     who,
 )
 from nimbus.api.compute.server_views import Page, ServerView, server_links
-from nimbus.compute import boot, flavors, instances, lifecycle, listing, states
+from nimbus.compute import boot, flavors, instances, lifecycle, listing, networking, pinning, states
 from nimbus.compute.boot import BootRequest
 from nimbus.compute.lifecycle import Cast
+from nimbus.compute.networking import Requested
 from nimbus.errors import BadRequest, Forbidden, NotFound
 from nimbus.placement import work
 
@@ -42,6 +43,13 @@ def _refuse_volumes(new: server_schemas.NewServer) -> None:
     )
     if volumes:
         raise BadRequest("Block device mappings with volumes are not supported yet.")
+
+
+def _requested_networks(networks: Any) -> Any:
+    """"auto"/"none" as they are; a list as the networking domain's requests."""
+    if networks is None or isinstance(networks, str):
+        return networks
+    return [Requested(n.uuid, n.port, n.fixed_ip) for n in networks]
 
 
 def _hints(data: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +86,8 @@ async def create_server(request: Request) -> Response:
         metadata=new.metadata or {},
         availability_zone=new.availability_zone,
         scheduler_hints=_hints(data),
-        networks=new.networks,
+        networks=_requested_networks(new.networks),
+        security_groups=[g.name for g in new.security_groups or []] or ["default"],
         min_count=int(new.min_count or 1),
         max_count=int(new.max_count or new.min_count or 1),
         description=new.description if version >= (2, 19) else new.name,
@@ -112,7 +121,7 @@ async def create_server(request: Request) -> Response:
         "id": first,
         "links": links,
         "OS-DCF:diskConfig": "MANUAL",
-        "security_groups": [{"name": "default"}],
+        "security_groups": [{"name": name} for name in request_boot.security_groups],
         "adminPass": booted.admin_password,
     }
     headers = {"Location": links[0]["href"]}
@@ -273,6 +282,8 @@ async def update_server(request: Request) -> Response:
         lifecycle.check_unlocked(server, who(request))
         if values:
             await instances.transition(session, uuid, values)
+        if "pinned_availability_zone" in data["server"]:
+            await pinning.repin(session, server, body.server.pinned_availability_zone)
     # before 2.75 Nova answers an update with the basic view only
     return json_response(await render(request, uuid, extras=common.at_least(request, "2.75")))
 
@@ -289,6 +300,7 @@ async def delete_server(request: Request) -> Response:
     )
     if local:
         await placement(request).release(uuid)
+        await networking.release_ports(handler.db(request), uuid, server.system_metadata or {})
         migration = (server.system_metadata or {}).get("migration_uuid")
         if migration:
             await placement(request).release(migration)

@@ -59,6 +59,8 @@ def flavor(
         "os-flavor-access:is_public": flavor.is_public,
         "rxtx_factor": flavor.rxtx_factor or "",
     }
+    if at_least(request, "2.102"):  # both gone from every flavor response
+        del body["OS-FLV-DISABLED:disabled"], body["rxtx_factor"]
     if extra_specs is not None:
         body["extra_specs"] = extra_specs
     return body

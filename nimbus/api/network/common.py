@@ -11,9 +11,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import Response
 
-from nimbus.api.common.app import json_response
 from nimbus.api.common.body import read_json
 from nimbus.api.common.handler import caller, db
 from nimbus.api.common.policy import Enforcer
@@ -151,10 +149,6 @@ def set_fields(given: BaseModel, names: Iterable[str] | None = None) -> dict[str
         wanted = set(names)
         values = {k: v for k, v in values.items() if k in wanted}
     return values
-
-
-def created(resource: str, document: dict[str, Any]) -> Response:
-    return json_response({resource: document}, 201)
 
 
 def authorize_on(

@@ -9,23 +9,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nimbus.api.common.app import json_response, no_content
-from nimbus.api.network import listing, schemas, views
+from nimbus.api.network import schemas, views
 from nimbus.api.network.common import (
     authorize,
-    authorize_on,
-    created,
     hide_attributes,
     options,
     owner,
-    parse_many,
-    parse_one,
-    reading,
     scope,
     set_fields,
     target,
-    write,
 )
+from nimbus.api.network.resource import Maker, Resource
 from nimbus.db.models.network import Network, Port
 from nimbus.network import errors, networks, ports, security_groups
 from nimbus.network.ipam import IpRequest
@@ -77,6 +71,17 @@ async def documents(request: Request, session: AsyncSession, rows: list[Port]) -
     ]
 
 
+PORT = Resource(
+    name="port",
+    get=ports.get,
+    rows=ports.listing,
+    remove=lambda session, _scope, row: ports.delete_port(session, row),
+    documents=documents,
+    missing=lambda port_id: errors.PortNotFound(port_id=port_id),
+    policy_target=policy_target,
+)
+
+
 def _attribute_rules(action: str, given: dict[str, Any]) -> list[str]:
     """The attribute rules a create/update body triggers (upstream's attribute checks)."""
     rules = []
@@ -104,81 +109,37 @@ def _domain_arguments(given: dict[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-async def list_ports(request: Request) -> Response:
-    async with reading(request) as session:
-        rows = await ports.listing(session, scope(request))
-        docs = await documents(request, session, rows)
-    return listing.respond(request, "ports", docs)
-
-
-async def show_port(request: Request) -> Response:
-    port_id = request.path_params["id"]
-    async with reading(request) as session:
-        row = await ports.get(session, scope(request), port_id)
-        authorize_on(
-            request,
-            "get_port",
-            "port",
-            await policy_target(session, row),
-            errors.PortNotFound(port_id=port_id),
-        )
-        (doc,) = await documents(request, session, [row])
-    return json_response({"port": listing.fields(request, doc)})
-
-
 async def create_port(request: Request) -> Response:
-    bodies, bulk = await parse_many(request, "port", "ports", schemas.PortCreate)
-    wanted = [(owner(request, body), set_fields(body)) for body in bodies]
+    def prepare(body: schemas.PortCreate) -> Maker[Port]:
+        project_id = owner(request, body)
+        given = set_fields(body)
 
-    async def work(session: AsyncSession) -> list[dict]:
-        rows = []
-        for project_id, given in wanted:
+        async def make(session: AsyncSession) -> Port:
+            """The network decides who may add a port to it: found in the transaction."""
             network = await networks.get(session, scope(request), given["network_id"])
             policy = _target(project_id, network)
             authorize(request, "create_port", policy)
             for rule in _attribute_rules("create_port", given):
                 authorize(request, rule, policy)
-            rows.append(
-                await ports.create(
-                    session,
-                    scope(request),
-                    options(request),
-                    project_id=project_id,
-                    **_domain_arguments(given),
-                )
+            return await ports.create(
+                session,
+                scope(request),
+                options(request),
+                project_id=project_id,
+                **_domain_arguments(given),
             )
-        return await documents(request, session, rows)
 
-    docs = await write(request, work)
-    return created("ports", docs) if bulk else created("port", docs[0])
+        return make
+
+    return await PORT.create(request, schemas.PortCreate, prepare)
 
 
 async def update_port(request: Request) -> Response:
-    body = await parse_one(request, "port", schemas.PortUpdate)
-    given = set_fields(body)
-    port_id = request.path_params["id"]
+    given = await PORT.given(request, schemas.PortUpdate)
 
-    async def work(session: AsyncSession) -> dict:
-        row = await ports.get(session, scope(request), port_id)
-        policy = await policy_target(session, row)
-        authorize_on(request, "update_port", "port", policy, errors.PortNotFound(port_id=port_id))
+    async def change(session: AsyncSession, row: Port, policy: dict[str, Any]) -> None:
         for rule in _attribute_rules("update_port", given):
             authorize(request, rule, policy)
         await ports.update(session, scope(request), row, _domain_arguments(given))
-        (doc,) = await documents(request, session, [row])
-        return doc
 
-    return json_response({"port": await write(request, work)})
-
-
-async def delete_port(request: Request) -> Response:
-    port_id = request.path_params["id"]
-
-    async def work(session: AsyncSession) -> None:
-        row = await ports.get(session, scope(request), port_id)
-        policy = await policy_target(session, row)
-        authorize_on(request, "delete_port", "port", policy, errors.PortNotFound(port_id=port_id))
-        await ports.delete_port(session, row)
-
-    await write(request, work)
-    return no_content()
+    return await PORT.update(request, change)

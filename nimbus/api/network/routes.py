@@ -44,59 +44,59 @@ ROUTES: RouteTable = [
     (f"{V2}/extensions/{{alias}}", {"GET": root.show_extension}),
     (f"{V2}/availability_zones", {"GET": root.list_zones}),
     (f"{V2}/agents", {"GET": root.list_agents}),
-    (f"{V2}/networks", {"GET": networks.list_networks, "POST": networks.create_network}),
+    (f"{V2}/networks", {"GET": networks.NETWORK.index, "POST": networks.create_network}),
     (
         f"{V2}/networks/{{id}}",
         {
-            "GET": networks.show_network,
+            "GET": networks.NETWORK.show,
             "PUT": networks.update_network,
-            "DELETE": networks.delete_network,
+            "DELETE": networks.NETWORK.delete,
         },
     ),
-    (f"{V2}/subnets", {"GET": subnets.list_subnets, "POST": subnets.create_subnet}),
+    (f"{V2}/subnets", {"GET": subnets.SUBNET.index, "POST": subnets.create_subnet}),
     (
         f"{V2}/subnets/{{id}}",
         {
-            "GET": subnets.show_subnet,
+            "GET": subnets.SUBNET.show,
             "PUT": subnets.update_subnet,
-            "DELETE": subnets.delete_subnet,
+            "DELETE": subnets.SUBNET.delete,
         },
     ),
-    (f"{V2}/subnetpools", {"GET": subnetpools.list_pools, "POST": subnetpools.create_pool}),
+    (f"{V2}/subnetpools", {"GET": subnetpools.SUBNETPOOL.index, "POST": subnetpools.create_pool}),
     (
         f"{V2}/subnetpools/{{id}}",
         {
-            "GET": subnetpools.show_pool,
+            "GET": subnetpools.SUBNETPOOL.show,
             "PUT": subnetpools.update_pool,
-            "DELETE": subnetpools.delete_pool,
+            "DELETE": subnetpools.SUBNETPOOL.delete,
         },
     ),
-    (f"{V2}/ports", {"GET": ports.list_ports, "POST": ports.create_port}),
+    (f"{V2}/ports", {"GET": ports.PORT.index, "POST": ports.create_port}),
     (
         f"{V2}/ports/{{id}}",
-        {"GET": ports.show_port, "PUT": ports.update_port, "DELETE": ports.delete_port},
+        {"GET": ports.PORT.show, "PUT": ports.update_port, "DELETE": ports.PORT.delete},
     ),
-    (f"{V2}/routers", {"GET": routers.list_routers, "POST": routers.create_router}),
+    (f"{V2}/routers", {"GET": routers.ROUTER.index, "POST": routers.create_router}),
     (
         f"{V2}/routers/{{id}}",
         {
-            "GET": routers.show_router,
+            "GET": routers.ROUTER.show,
             "PUT": routers.update_router,
-            "DELETE": routers.delete_router,
+            "DELETE": routers.ROUTER.delete,
         },
     ),
     (f"{V2}/routers/{{id}}/add_router_interface", {"PUT": routers.add_interface}),
     (f"{V2}/routers/{{id}}/remove_router_interface", {"PUT": routers.remove_interface}),
     (
         f"{V2}/floatingips",
-        {"GET": floatingips.list_floatingips, "POST": floatingips.create_floatingip},
+        {"GET": floatingips.FLOATINGIP.index, "POST": floatingips.create_floatingip},
     ),
     (
         f"{V2}/floatingips/{{id}}",
         {
-            "GET": floatingips.show_floatingip,
+            "GET": floatingips.FLOATINGIP.show,
             "PUT": floatingips.update_floatingip,
-            "DELETE": floatingips.delete_floatingip,
+            "DELETE": floatingips.FLOATINGIP.delete,
         },
     ),
     (
@@ -106,18 +106,18 @@ ROUTES: RouteTable = [
     (
         f"{V2}/security-groups/{{id}}",
         {
-            "GET": security_groups.show_group,
+            "GET": security_groups.GROUP.show,
             "PUT": security_groups.update_group,
-            "DELETE": security_groups.delete_group,
+            "DELETE": security_groups.GROUP.delete,
         },
     ),
     (
         f"{V2}/security-group-rules",
-        {"GET": security_groups.list_rules, "POST": security_groups.create_rule},
+        {"GET": security_groups.RULE.index, "POST": security_groups.create_rule},
     ),
     (
         f"{V2}/security-group-rules/{{id}}",
-        {"GET": security_groups.show_rule, "DELETE": security_groups.delete_rule},
+        {"GET": security_groups.RULE.show, "DELETE": security_groups.RULE.delete},
     ),
     (f"{V2}/quotas", {"GET": quotas.list_quotas}),
     (

@@ -34,7 +34,7 @@ class Owned(Strict):
     tags: list[str] = []
 
 
-class NetworkCreate(Owned):
+class NetworkFields(Strict):
     name: Name = ""
     description: str = ""
     admin_state_up: bool = True
@@ -43,22 +43,17 @@ class NetworkCreate(Owned):
     network_type: str | None = Field(None, alias="provider:network_type")
     physical_network: str | None = Field(None, alias="provider:physical_network")
     segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
+    #: Unset on create: the largest the network's type allows (1450 for VXLAN).
     mtu: int | None = None
     port_security_enabled: bool = True
+
+
+class NetworkCreate(NetworkFields, Owned):
     availability_zone_hints: list[str] = []
 
 
-class NetworkUpdate(Strict):
-    name: Name = ""
-    description: str = ""
-    admin_state_up: bool = True
-    shared: bool = False
-    router_external: bool = Field(False, alias="router:external")
-    network_type: str | None = Field(None, alias="provider:network_type")
-    physical_network: str | None = Field(None, alias="provider:physical_network")
-    segmentation_id: int | None = Field(None, alias="provider:segmentation_id")
+class NetworkUpdate(NetworkFields):
     mtu: int = 1500
-    port_security_enabled: bool = True
 
 
 class Pool(Strict):
@@ -179,16 +174,18 @@ class FloatingIpUpdate(Strict):
     description: str = ""
 
 
-class SecurityGroupCreate(Owned):
+class SecurityGroupFields(Strict):
     name: Name = ""
     description: str = ""
     stateful: bool = True
 
 
-class SecurityGroupUpdate(Strict):
-    name: Name = ""
-    description: str = ""
-    stateful: bool = True
+class SecurityGroupCreate(SecurityGroupFields, Owned):
+    pass
+
+
+class SecurityGroupUpdate(SecurityGroupFields):
+    pass
 
 
 class SecurityGroupRuleCreate(Strict):

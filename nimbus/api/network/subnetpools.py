@@ -8,22 +8,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
-from nimbus.api.common.app import json_response, no_content
-from nimbus.api.network import listing, schemas, views
+from nimbus.api.network import schemas, views
 from nimbus.api.network.common import (
     authorize,
     authorize_attributes,
-    authorize_on,
-    created,
     owner,
-    parse_many,
-    parse_one,
-    reading,
-    scope,
     set_fields,
     target,
-    write,
 )
+from nimbus.api.network.resource import Maker, Resource, each
 from nimbus.db.models.network import SubnetPool
 from nimbus.network import errors, subnetpools
 
@@ -32,75 +25,43 @@ CREATE_DEFAULTS = {"shared": False, "is_default": False}
 IGNORED = ("project_id", "tenant_id", "address_scope_id")
 
 
-def policy_target(row: SubnetPool) -> dict[str, Any]:
+async def policy_target(_session: AsyncSession, row: SubnetPool) -> dict[str, Any]:
     return target(row.project_id, shared=row.shared)
 
 
-def _missing(pool_id: str) -> errors.SubnetPoolNotFound:
-    return errors.SubnetPoolNotFound(subnetpool_id=pool_id)
+SUBNETPOOL = Resource(
+    name="subnetpool",
+    get=subnetpools.get,
+    rows=subnetpools.listing,
+    remove=lambda session, _scope, row: subnetpools.delete_pool(session, row),
+    documents=each(views.subnetpool),
+    missing=lambda pool_id: errors.SubnetPoolNotFound(subnetpool_id=pool_id),
+    policy_target=policy_target,
+)
 
 
-async def list_pools(request: Request) -> Response:
-    async with reading(request) as session:
-        rows = await subnetpools.listing(session, scope(request))
-    return listing.respond(request, "subnetpools", [views.subnetpool(row) for row in rows])
-
-
-async def show_pool(request: Request) -> Response:
-    pool_id = request.path_params["id"]
-    async with reading(request) as session:
-        row = await subnetpools.get(session, scope(request), pool_id)
-    authorize_on(request, "get_subnetpool", "subnetpool", policy_target(row), _missing(pool_id))
-    return json_response({"subnetpool": listing.fields(request, views.subnetpool(row))})
+def _domain_arguments(given: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if k not in IGNORED}
 
 
 async def create_pool(request: Request) -> Response:
-    bodies, bulk = await parse_many(request, "subnetpool", "subnetpools", schemas.SubnetPoolCreate)
-    wanted = []
-    for body in bodies:
+    def prepare(body: schemas.SubnetPoolCreate) -> Maker[SubnetPool]:
         project_id = owner(request, body)
         given = set_fields(body)
         policy = target(project_id, shared=body.shared)
         authorize(request, "create_subnetpool", policy)
         authorize_attributes(request, "create_subnetpool", given, policy, CREATE_DEFAULTS)
-        wanted.append((project_id, {k: v for k, v in given.items() if k not in IGNORED}))
+        arguments = _domain_arguments(given)
+        return lambda session: subnetpools.create(session, project_id=project_id, **arguments)
 
-    async def work(session: AsyncSession) -> list[dict]:
-        rows = [
-            await subnetpools.create(session, project_id=project_id, **given)
-            for project_id, given in wanted
-        ]
-        return [views.subnetpool(row) for row in rows]
-
-    docs = await write(request, work)
-    return created("subnetpools", docs) if bulk else created("subnetpool", docs[0])
+    return await SUBNETPOOL.create(request, schemas.SubnetPoolCreate, prepare)
 
 
 async def update_pool(request: Request) -> Response:
-    body = await parse_one(request, "subnetpool", schemas.SubnetPoolUpdate)
-    given = set_fields(body)
-    pool_id = request.path_params["id"]
+    given = await SUBNETPOOL.given(request, schemas.SubnetPoolUpdate)
 
-    async def work(session: AsyncSession) -> dict:
-        row = await subnetpools.get(session, scope(request), pool_id)
-        policy = policy_target(row)
-        authorize_on(request, "update_subnetpool", "subnetpool", policy, _missing(pool_id))
+    async def change(session: AsyncSession, row: SubnetPool, policy: dict[str, Any]) -> None:
         authorize_attributes(request, "update_subnetpool", given, policy)
-        changes = {k: v for k, v in given.items() if k not in IGNORED}
-        return views.subnetpool(await subnetpools.update(session, row, changes))
+        await subnetpools.update(session, row, _domain_arguments(given))
 
-    return json_response({"subnetpool": await write(request, work)})
-
-
-async def delete_pool(request: Request) -> Response:
-    pool_id = request.path_params["id"]
-
-    async def work(session: AsyncSession) -> None:
-        row = await subnetpools.get(session, scope(request), pool_id)
-        authorize_on(
-            request, "delete_subnetpool", "subnetpool", policy_target(row), _missing(pool_id)
-        )
-        await subnetpools.delete_pool(session, row)
-
-    await write(request, work)
-    return no_content()
+    return await SUBNETPOOL.update(request, change)

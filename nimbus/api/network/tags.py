@@ -55,8 +55,12 @@ def _collection(request: Request) -> str:
     return request.url.path.split("/")[2]
 
 
+async def _visible(request: Request, session: AsyncSession) -> Any:
+    return await GETTERS[_collection(request)](session, scope(request), request.path_params["id"])
+
+
 async def _writable(request: Request, session: AsyncSession) -> Any:
-    row = await GETTERS[_collection(request)](session, scope(request), request.path_params["id"])
+    row = await _visible(request, session)
     if not scope(request).owns(row.project_id):
         raise errors.PolicyNotAuthorized(action=f"update_{_collection(request)}_tags")
     return row
@@ -71,9 +75,7 @@ def _check(tags: list[str]) -> list[str]:
 
 async def list_tags(request: Request) -> Response:
     async with reading(request) as session:
-        row = await GETTERS[_collection(request)](
-            session, scope(request), request.path_params["id"]
-        )
+        row = await _visible(request, session)
     return json_response({"tags": list(row.tags)})
 
 
@@ -98,9 +100,7 @@ async def delete_tags(request: Request) -> Response:
 async def check_tag(request: Request) -> Response:
     tag = request.path_params["tag"]
     async with reading(request) as session:
-        row = await GETTERS[_collection(request)](
-            session, scope(request), request.path_params["id"]
-        )
+        row = await _visible(request, session)
     if tag not in row.tags:
         raise errors.TagNotFound(tag=tag)
     return no_content()

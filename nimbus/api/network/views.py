@@ -16,6 +16,7 @@ from nimbus.db.models.network import (
     SubnetPool,
 )
 from nimbus.network import segments
+from nimbus.network.security_groups import normalized_cidr
 
 #: Every network and router is in the one zone (availability_zone extension).
 ZONE = "nova"
@@ -25,16 +26,27 @@ def timestamp(value: datetime) -> str:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _standard(row: Any) -> dict[str, Any]:
-    """standard-attr-description/-tag/-timestamp/-revisions, and the owner twice."""
+def _owner(row: Any) -> dict[str, Any]:
+    """The owner, under both of its names."""
+    return {"tenant_id": row.project_id, "project_id": row.project_id}
+
+
+def _history(row: Any) -> dict[str, Any]:
+    """standard-attr-timestamp and -revisions."""
     return {
-        "tenant_id": row.project_id,
-        "project_id": row.project_id,
-        "description": row.description,
-        "tags": list(row.tags or []),
         "created_at": timestamp(row.created_at),
         "updated_at": timestamp(row.updated_at),
         "revision_number": row.revision_number,
+    }
+
+
+def _standard(row: Any) -> dict[str, Any]:
+    """The standard attributes (description, tags, history) and the owner."""
+    return {
+        **_owner(row),
+        "description": row.description,
+        "tags": list(row.tags or []),
+        **_history(row),
     }
 
 
@@ -163,8 +175,7 @@ def floatingip(row: FloatingIp) -> dict[str, Any]:
 def security_group_rule(row: SecurityGroupRule, in_default: bool) -> dict[str, Any]:
     return {
         "id": row.id,
-        "tenant_id": row.project_id,
-        "project_id": row.project_id,
+        **_owner(row),
         "security_group_id": row.security_group_id,
         "direction": row.direction,
         "ethertype": row.ethertype,
@@ -172,14 +183,12 @@ def security_group_rule(row: SecurityGroupRule, in_default: bool) -> dict[str, A
         "port_range_min": row.port_range_min,
         "port_range_max": row.port_range_max,
         "remote_ip_prefix": row.remote_ip_prefix,
-        "normalized_cidr": row.remote_ip_prefix,
+        "normalized_cidr": normalized_cidr(row.remote_ip_prefix),
         "remote_group_id": row.remote_group_id,
         "remote_address_group_id": None,
         "belongs_to_default_sg": in_default,
         "description": row.description,
-        "created_at": timestamp(row.created_at),
-        "updated_at": timestamp(row.updated_at),
-        "revision_number": row.revision_number,
+        **_history(row),
     }
 
 

@@ -7,8 +7,8 @@ the options guests get (`-accel kvm -cpu host`) that does what a kernel's start 
 (long mode, upper-half addresses, some work) and reports through QEMU's isa-debug-exit
 device; it must do so within `PROBE_TIMEOUT` seconds. The answer is cached in a file
 next to the instances (keyed by the QEMU binary and the kernel), so a restart does not
-probe again, and it is taken lazily, at the first guest start, so that `nimbus up`
-stays fast.
+probe again, and it is taken in the background when the driver starts, so that neither
+`nimbus up` nor (usually) the first boot waits for it.
 """
 
 from __future__ import annotations

@@ -14,6 +14,9 @@ How each action maps to QEMU (docs/qemu-driver.md has the whole story):
 - snapshot: the guest is paused while `qemu-img convert -U` copies its disk.
 - resize: the source's directory is kept as `<uuid>_resize`; the new guest gets a copy
   of its disk, grown; revert brings the kept directory back, confirm deletes it.
+- rescue: a clean power-off, then QEMU boots `disk.rescue` (an overlay on the rescue
+  image) with the own disk second, on the IDE bus; unrescue kills that QEMU, drops
+  `disk.rescue` and boots the own disk.
 
 A guest's power state is read from what exists: a live QEMU (then QMP's run state),
 else a saved state file (suspended), else shut down. A QEMU that dies is thus seen as
@@ -25,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import json
 import os
 import platform
@@ -35,7 +39,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from nimbus.compute import states
-from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources
+from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources, Nic
 from nimbus.virt.qemu import configdrive, disks, process, qmp
 from nimbus.virt.qemu.accel import QEMU, Accelerator
 from nimbus.virt.qemu.commands import run
@@ -61,6 +65,8 @@ MAX_CONSOLE_BYTES = 100 * 1024
 _MIGRATION_POLL = 0.1
 #: Seconds between ACPI power button presses while waiting for a guest to power off.
 SHUTDOWN_RETRY = 4.0
+#: Seconds a guest may take to release a NIC being unplugged (ACPI hot-unplug).
+DETACH_TIMEOUT = 20.0
 
 
 def _remove(path: Path) -> None:
@@ -116,6 +122,7 @@ class QemuDriver(Driver):
         self.host = ""
         self._version = 0
         self._image_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._probing: asyncio.Task[bool] | None = None
 
     # --- host ---------------------------------------------------------------------------
 
@@ -125,6 +132,9 @@ class QemuDriver(Driver):
         words = (await run(QEMU, "--version")).split()
         major, minor, micro = (int(n) for n in words[words.index("version") + 1].split("."))
         self._version = major * 1_000_000 + minor * 1000 + micro
+        # The accelerator probe (3 s where KVM hangs) runs now, in the background, so that
+        # the first boot does not pay it; a start while it runs awaits the same answer.
+        self._probing = asyncio.create_task(self.accel.kvm())
 
     async def get_available_resources(self) -> HostResources:
         memory_mb = await asyncio.to_thread(_memory_mb)
@@ -171,18 +181,22 @@ class QemuDriver(Driver):
             vcpus=guest.vcpus,
             memory_mb=guest.memory_mb,
             macs=tuple(nic.mac for nic in guest.nics),
+            taps=tuple(nic.tap or "" for nic in guest.nics),
         )
         await asyncio.to_thread(spec.save, directory)
         await self._start(directory)
 
-    async def _root_disk(self, guest: Guest, directory: InstanceDir) -> None:
+    async def _root_disk(
+        self, guest: Guest, directory: InstanceDir, disk: Path | None = None
+    ) -> None:
+        """An overlay on the guest's image (fetched once) at `disk` (the root disk)."""
         if guest.image_ref is None or guest.image_path is None:
             raise DriverError(f"image {guest.image_ref} has no data on this host")
         base = self.layout.base(guest.image_ref)
         async with self._image_locks[guest.image_ref]:
             await disks.fetch_base(guest.image_path, base, guest.image_hash)
         found = await disks.check_image(base, guest.image_format, guest.root_gb)
-        await disks.create_root(directory.disk, base, found.format, guest.root_gb)
+        await disks.create_root(disk or directory.disk, base, found.format, guest.root_gb)
 
     async def _extra_disks(self, guest: Guest, directory: InstanceDir) -> None:
         """Ephemeral, swap and config drive, each when the flavor or request asks."""
@@ -290,6 +304,27 @@ class QemuDriver(Driver):
             await monitor.execute("cont")
         directory.saved_state.unlink()
 
+    # --- rescue -----------------------------------------------------------------------------
+
+    async def rescue(self, guest: Guest) -> None:
+        """Power the guest off (cleanly, as Nova does first), then boot a fresh overlay
+        on the rescue image with the guest's own disk as the second disk. A guest that
+        finds its root by label may see two: the rescue disk is probed first."""
+        directory = self._dir(guest.uuid)
+        if not await self._shut_down(directory):
+            await process.kill(directory)
+        directory.saved_state.unlink(missing_ok=True)
+        directory.rescue_disk.unlink(missing_ok=True)
+        await self._root_disk(guest, directory, directory.rescue_disk)
+        await self._start(directory)
+
+    async def unrescue(self, uuid: str) -> None:
+        """Stop the rescue guest at once, drop its disk, boot the own disk."""
+        directory = self._dir(uuid)
+        await process.kill(directory)
+        directory.rescue_disk.unlink(missing_ok=True)
+        await self._start(directory)
+
     # --- disks ----------------------------------------------------------------------------
 
     async def snapshot(self, uuid: str, target: Path, disk_format: str) -> None:
@@ -331,7 +366,9 @@ class QemuDriver(Driver):
         await disks.grow(directory.disk, guest.root_gb)
         await self._extra_disks(guest, directory)
         old = await asyncio.to_thread(LaunchSpec.load, kept)
-        spec = LaunchSpec(old.uuid, guest.name, guest.vcpus, guest.memory_mb, old.macs)
+        spec = dataclasses.replace(
+            old, name=guest.name, vcpus=guest.vcpus, memory_mb=guest.memory_mb
+        )
         await asyncio.to_thread(spec.save, directory)
         if power_on:
             await self._start(directory)
@@ -354,6 +391,53 @@ class QemuDriver(Driver):
         directory = self._dir(uuid)
         data = await asyncio.to_thread(_tail, directory.console_log, MAX_CONSOLE_BYTES)
         return data.decode(errors="replace")
+
+    # --- interfaces -----------------------------------------------------------------------
+
+    async def attach_interface(self, uuid: str, nic: Nic) -> None:
+        """Into the launch spec (the next start has it), and hot-plugged into a running
+        QEMU: the tap backend (`netdev_add`), then a virtio-net device on it."""
+        directory = self._dir(uuid)
+        spec = await asyncio.to_thread(LaunchSpec.load, directory)
+        if nic.mac in spec.macs:
+            return
+        if process.pid_of(directory) is not None:
+            netdev: dict[str, object] = dict(process.netdev_options(nic.mac, nic.tap or ""))
+            if "vhost" in netdev:
+                netdev["vhost"] = False
+            async with qmp.connect(directory.qmp) as monitor:
+                await monitor.execute("netdev_add", **netdev)
+                await monitor.execute(
+                    "device_add",
+                    driver="virtio-net-pci",
+                    id=process.nic_id(nic.mac),
+                    netdev=netdev["id"],
+                    mac=nic.mac,
+                )
+        taps = tuple(tap for _, tap in spec.nics)
+        changed = dataclasses.replace(
+            spec, macs=(*spec.macs, nic.mac), taps=(*taps, nic.tap or "")
+        )
+        await asyncio.to_thread(changed.save, directory)
+
+    async def detach_interface(self, uuid: str, nic: Nic) -> None:
+        """Out of the launch spec, and unplugged from a running QEMU: `device_del`, wait
+        for the guest to let go (DEVICE_DELETED), then `netdev_del`."""
+        directory = self._dir(uuid)
+        spec = await asyncio.to_thread(LaunchSpec.load, directory)
+        if nic.mac not in spec.macs:
+            return
+        if process.pid_of(directory) is not None:
+            device = process.nic_id(nic.mac)
+            async with qmp.connect(directory.qmp) as monitor:
+                await monitor.execute("device_del", id=device)
+                await monitor.event("DEVICE_DELETED", timeout=DETACH_TIMEOUT)
+                await monitor.execute("netdev_del", id=process.netdev_options(nic.mac, "")["id"])
+        kept = [(mac, tap) for mac, tap in spec.nics if mac != nic.mac]
+        changed = dataclasses.replace(
+            spec, macs=tuple(m for m, _ in kept), taps=tuple(t for _, t in kept)
+        )
+        await asyncio.to_thread(changed.save, directory)
 
 
 def _user_data(encoded: str | None) -> bytes | None:

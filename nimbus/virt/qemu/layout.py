@@ -34,6 +34,11 @@ class InstanceDir:
         return self.path / "disk"
 
     @property
+    def rescue_disk(self) -> Path:
+        """While rescued: an overlay on the rescue image, booted before `disk`."""
+        return self.path / "disk.rescue"
+
+    @property
     def ephemeral(self) -> Path:
         return self.path / "disk.eph0"
 

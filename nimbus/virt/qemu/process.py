@@ -40,8 +40,15 @@ class LaunchSpec:
     name: str
     vcpus: int
     memory_mb: int
-    #: MAC addresses of its NICs, each on QEMU user-mode networking (slirp).
+    #: MAC addresses of its NICs, and the tap each one opens ("": QEMU user-mode
+    #: networking, for a server without a port on a cloud without a data plane).
     macs: tuple[str, ...] = ()
+    taps: tuple[str, ...] = ()
+
+    @property
+    def nics(self) -> list[tuple[str, str]]:
+        taps = self.taps + ("",) * (len(self.macs) - len(self.taps))
+        return list(zip(self.macs, taps, strict=True))
 
     def save(self, directory: InstanceDir) -> None:
         directory.spec.write_text(json.dumps(asdict(self)))
@@ -52,7 +59,8 @@ class LaunchSpec:
             fields = json.loads(directory.spec.read_text())
         except FileNotFoundError:
             raise DriverError(f"guest {directory.uuid} has no launch spec") from None
-        return cls(**{**fields, "macs": tuple(fields.get("macs", ()))})
+        nics = {key: tuple(fields.get(key, ())) for key in ("macs", "taps")}
+        return cls(**{**fields, **nics})
 
 
 def value(text: object) -> str:
@@ -61,8 +69,10 @@ def value(text: object) -> str:
     return str(text).replace(",", ",,")
 
 
-def _drive(path: Path, disk_format: str, *, read_only: bool = False) -> list[str]:
-    options = f"file={value(path)},if=virtio,format={disk_format},cache=writeback,discard=unmap"
+def _drive(
+    path: Path, disk_format: str, *, read_only: bool = False, bus: str = "virtio"
+) -> list[str]:
+    options = f"file={value(path)},if={bus},format={disk_format},cache=writeback,discard=unmap"
     return ["-drive", options + (",readonly=on" if read_only else "")]
 
 
@@ -82,19 +92,50 @@ def command(
         *("-serial", "chardev:serial0"),
         *("-object", "rng-random,id=rng0,filename=/dev/urandom"),
         *("-device", "virtio-rng-pci,rng=rng0"),
-        *_drive(directory.disk, "qcow2"),
     ]
+    if directory.rescue_disk.exists():
+        # Rescued: the rescue disk first; the own disk second, on the IDE bus, so that a
+        # guest looking for its root by label among the virtio disks (as the nimbus guest
+        # image does: both disks carry the same label) finds the rescue one.
+        argv += _drive(directory.rescue_disk, "qcow2")
+        argv += _drive(directory.disk, "qcow2", bus="ide")
+    else:
+        argv += _drive(directory.disk, "qcow2")
     for extra in (directory.ephemeral, directory.swap):
         if extra.exists():
             argv += _drive(extra, "raw")
     if directory.config_drive.exists():
         argv += _drive(directory.config_drive, "raw", read_only=True)
-    for index, mac in enumerate(spec.macs):
-        argv += ["-netdev", f"user,id=net{index}"]
-        argv += ["-device", f"virtio-net-pci,netdev=net{index},mac={mac}"]
+    for mac, tap in spec.nics:
+        netdev = netdev_options(mac, tap)
+        backend = [netdev.pop("type"), *(f"{k}={value(v)}" for k, v in netdev.items())]
+        argv += ["-netdev", ",".join(backend)]
+        argv += ["-device", f"virtio-net-pci,id={nic_id(mac)},netdev={netdev['id']},mac={mac}"]
     if incoming:
         argv += ["-incoming", f"exec:cat {shlex.quote(str(directory.saved_state))}"]
     return argv
+
+
+def nic_id(mac: str) -> str:
+    """The QEMU device id of the NIC of that MAC (hot-unplug finds it by this)."""
+    return "nic" + mac.replace(":", "")
+
+
+def netdev_options(mac: str, tap: str) -> dict[str, str]:
+    """The NIC's backend, as `-netdev` options and as QMP's netdev_add arguments: the
+    data plane's tap (no scripts: the network agent plugs it; no vhost-net here), or
+    user-mode networking without one."""
+    netdev = "net" + mac.replace(":", "")
+    if not tap:
+        return {"type": "user", "id": netdev}
+    return {
+        "type": "tap",
+        "id": netdev,
+        "ifname": tap,
+        "script": "no",
+        "downscript": "no",
+        "vhost": "off",
+    }
 
 
 async def launch(argv: list[str], directory: InstanceDir) -> int:
