@@ -33,6 +33,7 @@ from nimbus.compute.placement_client import Inventory
 from nimbus.db.models.cell import InstanceMetadata
 from nimbus.db.models.image import Image
 from nimbus.image import upload
+from nimbus.services import image_files
 from nimbus.services.base import Deps, Service, periodic
 from nimbus.virt.driver import Driver, Guest, GuestNotFound, HostResources, ImageUnusable, Nic
 
@@ -250,19 +251,20 @@ class ComputeAgent(Service):
         for drivers that boot from them (the fake driver skips the database reads)."""
         if not self.driver.needs_image_data:
             return Guest.of(instance, **extra)
+        store = self._deps.image_store
         async with self._db.reader() as session:
             image = await session.get(Image, instance["image_ref"] or "")
             rows = await session.scalars(
                 select(InstanceMetadata).where(InstanceMetadata.instance_uuid == instance["uuid"])
             )
             metadata = {row.key: row.value for row in rows}
-        store = self._deps.image_store
-        if image is not None and store is not None:
-            extra |= {
-                "image_path": store.path(image.id),
-                "image_format": image.disk_format,
-                "image_hash": image.os_hash_value,
-            }
+            if image is not None and store is not None:
+                extra |= {
+                    "image_path": store.path(image.id),
+                    "image_format": image.disk_format,
+                    "image_hash": image.os_hash_value,
+                    "direct_boot": await image_files.direct_boot(session, store, image),
+                }
         return Guest.of(instance, metadata=metadata, **extra)
 
     async def _networked(self, instance: dict[str, Any], **extra: Any) -> Guest:

@@ -57,6 +57,26 @@ class Nic:
 
 
 @dataclass(frozen=True)
+class ImageFile:
+    """One image's data on this host: the image id, its file and sha512 os_hash_value."""
+
+    id: str
+    path: Path
+    sha512: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectBoot:
+    """A kernel (and ramdisk) booted directly instead of the disk's own bootloader: the
+    image properties `kernel_id`, `ramdisk_id` and `os_command_line`, which Nova's
+    libvirt driver honours the same way."""
+
+    kernel: ImageFile
+    ramdisk: ImageFile | None = None
+    cmdline: str | None = None
+
+
+@dataclass(frozen=True)
 class Guest:
     """What a driver needs to know to build or change one guest.
 
@@ -87,6 +107,8 @@ class Guest:
     launch_index: int = 0
     availability_zone: str | None = None
     project_id: str | None = None
+    #: Set when the image names a kernel to boot (drivers that cannot, ignore it).
+    direct_boot: DirectBoot | None = None
     #: The user asked for a config drive (drivers may also always make one).
     config_drive: bool = False
     #: No NIC when the server was created with `networks: none`.

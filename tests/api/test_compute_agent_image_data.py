@@ -76,6 +76,7 @@ async def test_the_agent_resolves_image_data_and_metadata(
     assert guest.metadata == {"role": "web"}
     assert guest.user_data == user_data and guest.config_drive
     assert guest.hostname == "seam" and guest.nics == ()  # the helper boots networks: none
+    assert guest.direct_boot is None  # an image naming no kernel boots its own disk
 
 
 async def test_guests_without_an_instance_on_the_host_are_reaped(
@@ -96,3 +97,28 @@ async def test_guests_without_an_instance_on_the_host_are_reaped(
         assert kept["id"] in guests
         await client.delete(f"/v2.1/servers/{kept['id']}")
         await wait_gone(client, kept["id"])
+
+
+async def test_an_image_naming_a_kernel_gets_it_booted_directly(
+    compute_cloud: Cloud, recorded: Recorded
+) -> None:
+    kernel = await active_image(compute_cloud, "seam-kernel")
+    ramdisk = await active_image(compute_cloud, "seam-ramdisk")
+    image_id = await active_image(
+        compute_cloud,
+        "seam-direct",
+        kernel_id=kernel,
+        ramdisk_id=ramdisk,
+        os_command_line="console=ttyS0 root=LABEL=root",
+    )
+    async with await admin_client(compute_cloud, LATEST) as client:
+        server = await boot_ok(client, image_id, "direct")
+        await wait_status(client, server["id"], "ACTIVE")
+        await client.delete(f"/v2.1/servers/{server['id']}")
+        await wait_gone(client, server["id"])
+    guest = next(g for d in recorded.drivers for g in d.spawned if g.uuid == server["id"])
+    boot = guest.direct_boot
+    assert boot is not None and boot.cmdline == "console=ttyS0 root=LABEL=root"
+    assert boot.ramdisk is not None
+    assert (boot.kernel.id, boot.ramdisk.id) == (kernel, ramdisk)
+    assert boot.kernel.path.name == kernel and boot.kernel.sha512  # the stored data

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from nimbus.compute import states
-from nimbus.guest import BOOT_LINE
-from nimbus.virt.driver import Guest, Nic
+from nimbus.guest import BOOT_LINE, KERNEL_CMDLINE, boot_files
+from nimbus.virt.driver import DirectBoot, Guest, ImageFile, Nic
 from nimbus.virt.qemu import disks
 from nimbus.virt.qemu.driver import QemuDriver
 from tests.system.qemu_support import (
@@ -283,3 +283,39 @@ async def test_an_image_that_is_not_a_disk_fails_the_build(
         await driver.spawn(bad)
     await driver.destroy(ident)
     assert not driver.layout.instance(ident).path.exists()
+
+
+def _image_file(path: Path) -> ImageFile:
+    digest = hashlib.sha512(path.read_bytes()).hexdigest()
+    return ImageFile(f"boot-{uuid.uuid4().hex[:8]}", path, digest)
+
+
+async def test_an_image_naming_a_kernel_boots_it_directly(
+    driver: QemuDriver, guest: Guest, guest_image: Path, instances: Path
+) -> None:
+    """kernel_id / ramdisk_id / os_command_line: QEMU boots that kernel and ramdisk with
+    that command line (the kernel prints it) instead of the disk's bootloader."""
+    kernel, initrd = boot_files(guest_image)
+    direct = replace(
+        guest,
+        uuid=str(uuid.uuid4()),
+        user_data=None,
+        direct_boot=DirectBoot(
+            _image_file(kernel), _image_file(initrd), f"{KERNEL_CMDLINE} nimbus.test=direct"
+        ),
+    )
+    await driver.spawn(direct)
+    try:
+        argv = cmdline(_pid(driver, direct.uuid))
+        kernel_base = driver.layout.base(direct.direct_boot.kernel.id)  # type: ignore[union-attr]
+        assert argv[argv.index("-kernel") + 1] == str(kernel_base)
+        assert argv[argv.index("-append") + 1].endswith("nimbus.test=direct")
+
+        async def booted_directly() -> bool:
+            console = await _console(driver, direct.uuid)
+            return BOOT_LINE in console and "nimbus.test=direct" in console
+
+        await until(booted_directly, "the directly booted kernel's command line and boot line")
+    finally:
+        await driver.destroy(direct.uuid)
+    assert direct.uuid not in qemu_pids(instances)

@@ -182,6 +182,7 @@ class QemuDriver(Driver):
             memory_mb=guest.memory_mb,
             macs=tuple(nic.mac for nic in guest.nics),
             taps=tuple(nic.tap or "" for nic in guest.nics),
+            **await self._direct_boot(guest),
         )
         await asyncio.to_thread(spec.save, directory)
         await self._start(directory)
@@ -197,6 +198,23 @@ class QemuDriver(Driver):
             await disks.fetch_base(guest.image_path, base, guest.image_hash)
         found = await disks.check_image(base, guest.image_format, guest.root_gb)
         await disks.create_root(disk or directory.disk, base, found.format, guest.root_gb)
+
+    async def _direct_boot(self, guest: Guest) -> dict[str, str]:
+        """The launch spec's kernel, initrd and append for an image that names a kernel
+        to boot (fetched and checked once per image, like disk bases); none otherwise."""
+        boot = guest.direct_boot
+        if boot is None:
+            return {}
+        files = {"kernel": boot.kernel, "initrd": boot.ramdisk}
+        found = {}
+        for key, image in files.items():
+            if image is None:
+                continue
+            base = self.layout.base(image.id)
+            async with self._image_locks[image.id]:
+                await disks.fetch_base(image.path, base, image.sha512)
+            found[key] = str(base)
+        return {**found, "append": boot.cmdline or ""}
 
     async def _extra_disks(self, guest: Guest, directory: InstanceDir) -> None:
         """Ephemeral, swap and config drive, each when the flavor or request asks."""

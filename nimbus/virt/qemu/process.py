@@ -44,6 +44,10 @@ class LaunchSpec:
     #: networking, for a server without a port on a cloud without a data plane).
     macs: tuple[str, ...] = ()
     taps: tuple[str, ...] = ()
+    #: A kernel, ramdisk and command line booted directly ("": the disk's bootloader).
+    kernel: str = ""
+    initrd: str = ""
+    append: str = ""
 
     @property
     def nics(self) -> list[tuple[str, str]]:
@@ -101,6 +105,10 @@ def command(
         argv += _drive(directory.disk, "qcow2", bus="ide")
     else:
         argv += _drive(directory.disk, "qcow2")
+    if spec.kernel:
+        argv += ["-kernel", spec.kernel]
+        argv += ["-initrd", spec.initrd] if spec.initrd else []
+        argv += ["-append", spec.append] if spec.append else []
     for extra in (directory.ephemeral, directory.swap):
         if extra.exists():
             argv += _drive(extra, "raw")
