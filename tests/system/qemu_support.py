@@ -80,3 +80,6 @@ async def until(
 def ticks(console: str) -> list[float]:
     """The uptimes the ticker printed, in order."""
     return [float(found) for found in _TICK.findall(console)]
+
+#: The compute host name the QEMU driver tests give their drivers.
+DRIVER_HOST = "qemu-test-host"

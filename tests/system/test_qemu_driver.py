@@ -14,7 +14,7 @@ import hashlib
 import os
 import signal
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,9 +26,9 @@ from nimbus.virt.driver import DirectBoot, Guest, ImageFile, Nic
 from nimbus.virt.qemu import disks
 from nimbus.virt.qemu.driver import QemuDriver
 from tests.system.qemu_support import (
+    DRIVER_HOST,
     TICKER_USER_DATA,
     cmdline,
-    kill_all,
     needs_qemu,
     qemu_pids,
     ticks,
@@ -37,23 +37,6 @@ from tests.system.qemu_support import (
 
 pytestmark = [pytest.mark.system, needs_qemu]
 
-HOST = "qemu-test-host"
-
-
-@pytest.fixture(scope="module")
-def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("qemu-driver") / "instances"
-    try:
-        yield path
-    finally:
-        kill_all(path)
-
-
-@pytest.fixture(scope="module")
-async def driver(instances: Path) -> QemuDriver:
-    made = QemuDriver(instances, shutdown_timeout=30)
-    await made.init_host(HOST)
-    return made
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +156,7 @@ async def test_a_new_driver_finds_the_running_guest_again(
 ) -> None:
     """An agent restart: a new driver on the same directory sees the same guest."""
     again = QemuDriver(instances)
-    await again.init_host(HOST)
+    await again.init_host(DRIVER_HOST)
     assert await again.list_instances() == [booted.uuid]
     assert await again.get_info(booted.uuid) == states.RUNNING
     assert len(qemu_pids(instances)) == 1
@@ -221,7 +204,7 @@ async def test_power_off_and_on(driver: QemuDriver, booted: Guest) -> None:
 
 async def test_resize_and_revert(driver: QemuDriver, booted: Guest) -> None:
     bigger = replace(booted, memory_mb=320, root_gb=2)
-    await driver.migrate_disk_and_power_off(booted.uuid, HOST)
+    await driver.migrate_disk_and_power_off(booted.uuid, DRIVER_HOST)
     await driver.finish_migration(bigger, power_on=True)
     directory = driver.layout.instance(booted.uuid)
     argv = cmdline(_pid(driver, booted.uuid))
@@ -239,7 +222,7 @@ async def test_resize_and_revert(driver: QemuDriver, booted: Guest) -> None:
 
 
 async def test_resize_confirmed_drops_the_old_disk(driver: QemuDriver, booted: Guest) -> None:
-    await driver.migrate_disk_and_power_off(booted.uuid, HOST)
+    await driver.migrate_disk_and_power_off(booted.uuid, DRIVER_HOST)
     await driver.finish_migration(replace(booted, root_gb=2), power_on=False)
     assert await driver.get_info(booted.uuid) == states.SHUTDOWN
     await driver.confirm_migration(booted.uuid)

@@ -13,14 +13,14 @@ import base64
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from nimbus.virt.driver import Guest, Nic
 from nimbus.virt.qemu.driver import QemuDriver
-from tests.system.qemu_support import cmdline, kill_all, needs_qemu, qemu_pids, until
+from tests.system.qemu_support import cmdline, needs_qemu, qemu_pids, until
 
 pytestmark = [pytest.mark.system, needs_qemu]
 
@@ -38,22 +38,6 @@ fi
 """
 _WRITTEN = re.compile(r"marker-written (boot-[0-9a-f-]+)")
 _READ = re.compile(r"own-disk-says (boot-[0-9a-f-]+)")
-
-
-@pytest.fixture(scope="module")
-def instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    path = tmp_path_factory.mktemp("qemu-rescue") / "instances"
-    try:
-        yield path
-    finally:
-        kill_all(path)
-
-
-@pytest.fixture(scope="module")
-async def driver(instances: Path) -> QemuDriver:
-    made = QemuDriver(instances, shutdown_timeout=30)
-    await made.init_host("qemu-rescue-host")
-    return made
 
 
 @pytest.fixture(scope="module")
