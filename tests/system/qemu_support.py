@@ -5,16 +5,21 @@ whatever happened."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import re
 import shutil
 import signal
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+
+from nimbus.virt.driver import Guest, Nic
 
 #: A TCG boot takes ≈ 5 s on an idle 2-core machine; other tests may share the cores.
 BOOT_TIMEOUT = 120.0
@@ -83,3 +88,23 @@ def ticks(console: str) -> list[float]:
 
 #: The compute host name the QEMU driver tests give their drivers.
 DRIVER_HOST = "qemu-test-host"
+
+
+def image_guest(guest_image: Path, name: str, user_data: str) -> Guest:
+    """A 256 MB, 1 GB-disk guest of the built guest image with a NIC and a `#!`
+    user_data script: what the driver-level tests boot."""
+    ident = str(uuid.uuid4())
+    return Guest(
+        uuid=ident,
+        name=name,
+        vcpus=1,
+        memory_mb=256,
+        root_gb=1,
+        image_ref=f"image-{ident[:8]}",
+        image_path=guest_image,
+        image_format="qcow2",
+        image_hash=hashlib.sha512(guest_image.read_bytes()).hexdigest(),
+        user_data=base64.b64encode(user_data.encode()).decode(),
+        hostname=name,
+        nics=(Nic.of(ident),),
+    )

@@ -9,7 +9,6 @@ its files). Every QEMU started here is killed at the end, whatever happened.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import os
 import signal
@@ -22,13 +21,14 @@ import pytest
 
 from nimbus.compute import states
 from nimbus.guest import BOOT_LINE, KERNEL_CMDLINE, boot_files
-from nimbus.virt.driver import DirectBoot, Guest, ImageFile, Nic
+from nimbus.virt.driver import DirectBoot, Guest, ImageFile
 from nimbus.virt.qemu import disks
 from nimbus.virt.qemu.driver import QemuDriver
 from tests.system.qemu_support import (
     DRIVER_HOST,
     TICKER_USER_DATA,
     cmdline,
+    image_guest,
     needs_qemu,
     qemu_pids,
     ticks,
@@ -41,21 +41,7 @@ pytestmark = [pytest.mark.system, needs_qemu]
 
 @pytest.fixture(scope="module")
 def guest(guest_image: Path) -> Guest:
-    ident = str(uuid.uuid4())
-    return Guest(
-        uuid=ident,
-        name="driver-test",
-        vcpus=1,
-        memory_mb=256,
-        root_gb=1,
-        image_ref=f"image-{ident[:8]}",
-        image_path=guest_image,
-        image_format="qcow2",
-        image_hash=hashlib.sha512(guest_image.read_bytes()).hexdigest(),
-        user_data=base64.b64encode(TICKER_USER_DATA.encode()).decode(),
-        hostname="driver-test",
-        nics=(Nic.of(ident),),
-    )
+    return image_guest(guest_image, "driver-test", TICKER_USER_DATA)
 
 
 @pytest.fixture(scope="module")

@@ -9,18 +9,15 @@ IDE bus: /dev/sda).
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from nimbus.virt.driver import Guest, Nic
+from nimbus.virt.driver import Guest
 from nimbus.virt.qemu.driver import QemuDriver
-from tests.system.qemu_support import cmdline, needs_qemu, qemu_pids, until
+from tests.system.qemu_support import cmdline, image_guest, needs_qemu, qemu_pids, until
 
 pytestmark = [pytest.mark.system, needs_qemu]
 
@@ -42,26 +39,12 @@ _READ = re.compile(r"own-disk-says (boot-[0-9a-f-]+)")
 
 @pytest.fixture(scope="module")
 async def guest(driver: QemuDriver, guest_image: Path) -> AsyncIterator[Guest]:
-    ident = str(uuid.uuid4())
-    made = Guest(
-        uuid=ident,
-        name="rescue-test",
-        vcpus=1,
-        memory_mb=256,
-        root_gb=1,
-        image_ref=f"image-{ident[:8]}",
-        image_path=guest_image,
-        image_format="qcow2",
-        image_hash=hashlib.sha512(guest_image.read_bytes()).hexdigest(),
-        user_data=base64.b64encode(USER_DATA.encode()).decode(),
-        hostname="rescue-test",
-        nics=(Nic.of(ident),),
-    )
+    made = image_guest(guest_image, "rescue-test", USER_DATA)
     await driver.spawn(made)
     try:
         yield made
     finally:
-        await driver.destroy(ident)
+        await driver.destroy(made.uuid)
 
 
 async def _found(driver: QemuDriver, uuid_: str, pattern: re.Pattern[str]) -> str | None:
