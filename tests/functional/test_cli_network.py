@@ -44,37 +44,12 @@ def test_network_acceptance_steps(admin: dict[str, str]) -> None:
     assert addresses == {"10.10.0.1", gateway["external_fixed_ips"][0]["ip_address"]}
 
     group = as_json(admin, "security", "group", "create", "web")
-    rule = as_json(
-        admin,
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "80",
-        "--remote-ip",
-        "0.0.0.0/0",
-        "web",
-    )
+    web_80 = ("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "80")
+    web_80 += ("--remote-ip", "0.0.0.0/0", "web")
+    rule = as_json(admin, *web_80)
     assert rule["port_range_min"] == rule["port_range_max"] == 80
     assert rule["security_group_id"] == group["id"]
-    failed = openstack(
-        admin,
-        "security",
-        "group",
-        "rule",
-        "create",
-        "--protocol",
-        "tcp",
-        "--dst-port",
-        "80",
-        "--remote-ip",
-        "0.0.0.0/0",
-        "web",
-        ok=False,
-    )
+    failed = openstack(admin, *web_80, ok=False)  # the same rule again
     assert failed.returncode != 0 and "already exists" in failed.stderr
 
     port = as_json(admin, "port", "create", "--network", "net1", "--security-group", "web", "p1")
