@@ -41,6 +41,12 @@ def _compute(parser: argparse.ArgumentParser) -> None:
         "--fake-hosts", type=int, default=0, help="simulate N fake compute hosts in this process"
     )
     parser.add_argument(
+        "--instances-path",
+        type=Path,
+        default=None,
+        help="qemu: where guests' directories live (default: DATA_DIR/instances)",
+    )
+    parser.add_argument(
         "--no-config-drive",
         action="store_true",
         help="qemu: config drives only for servers that ask (guests read the metadata service)",
@@ -120,6 +126,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.compute.driver = args.driver
         settings.compute.fake_hosts = args.fake_hosts
         settings.compute.force_config_drive = not args.no_config_drive
+        if args.instances_path:
+            settings.compute.instances_path = args.instances_path.resolve()
         if args.host:
             settings.compute.host = args.host
             settings.compute.fake_host_prefix = f"{args.host}-"

@@ -5,6 +5,9 @@ A cold migration is a resize to the same flavor (the conductor and agents run th
 resize path; the migration record says "migration"): the server's own host is never a
 candidate (Nova excludes it unless the host reports COMPUTE_SAME_HOST_COLD_MIGRATE,
 which no driver here does), it ends in VERIFY_RESIZE and is confirmed or reverted.
+Hosts share no instance storage: a resize or cold migration to another host moves the
+root disk through the image service (as Nova's cross-cell resize does), in a hidden
+image of its own (`migration_image`) that the destination deletes once it is built.
 An evacuation rebuilds the server of a host that is down on another host, from its
 image (no shared storage here); the dead host's guest is reaped when it comes back.
 Allowed states are Nova's (nova/compute/api.py resize, evacuate).
@@ -18,13 +21,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from nimbus.compute import actions, hosts, instances, states
+from nimbus.compute.actions import Caller
 from nimbus.compute.boot import Who
-from nimbus.compute.lifecycle import Cast, check_unlocked
+from nimbus.compute.lifecycle import Cast, check_unlocked, snapshot_image
 from nimbus.db.models.cell import Instance, Service
+from nimbus.db.models.image import Image
 from nimbus.errors import BadRequest, Conflict, NotFound
 
 MIGRATABLE = (states.ACTIVE, states.STOPPED)
 EVACUABLE = (states.ACTIVE, states.STOPPED, states.ERROR)
+#: The image property that marks an image as a root disk moving to another host (its
+#: value is the migration's uuid).
+MIGRATION_IMAGE_PROPERTY = "nimbus_migration_uuid"
 
 
 async def _compute_service(session: AsyncSession, host: str) -> Service:
@@ -62,6 +70,24 @@ async def migrate(
         None,
         {"uuid": instance.uuid, "caller": who.caller(), "host": host},
     )
+
+
+async def migration_image(
+    session: AsyncSession, instance: Instance, migration: str, caller: Caller
+) -> str:
+    """The queued image the source fills with the root disk when a resize goes to
+    another host (Nova's cross-cell resize snapshots the server so): a snapshot image
+    private to the server's project and hidden from image lists, named after the
+    server, marked with the migration's uuid."""
+    who = Who(caller["project_id"], caller["user_id"], caller["request_id"])
+    name = f"{instance.display_name}-resize-{instance.uuid[:8]}"
+    image_id = await snapshot_image(
+        session, instance, name, {MIGRATION_IMAGE_PROPERTY: migration}, who
+    )
+    image = await session.get(Image, image_id)
+    assert image is not None  # made in this session just now
+    image.os_hidden = True
+    return image_id
 
 
 async def evacuate(

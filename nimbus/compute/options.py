@@ -52,6 +52,12 @@ class ComputeOptions:
     shutdown_timeout: float = 60.0
     #: QEMU driver: TCG translation cache per guest, MiB (QEMU's default is 1 GiB).
     tcg_tb_size_mb: int = 32
+    #: Seconds between the agent's image cache runs (Nova's image_cache.manager_interval;
+    #: ≤ 0: never) and how long a base image no guest uses is kept (Nova's
+    #: remove_unused_original_minimum_age_seconds), so that an image booted now and then
+    #: is not fetched again every time.
+    image_cache_interval: float = 2400.0
+    image_cache_max_age: float = 86400.0
     #: The compute agent's host name (default: this machine's).
     host: str = field(default_factory=socket.gethostname)
     #: Extra simulated hosts (fake driver) run by this process: `<prefix>0`… (scale tests).
@@ -100,6 +106,14 @@ class ComputeOptions:
     allow_resize_to_same_host: bool = True
     #: Seconds a compute agent waits for a reply from the conductor.
     rpc_timeout: float = 60.0
+    #: Seconds a build may take on its host (Nova's instance_build_timeout); 0: no limit.
+    #: The agent gives up a spawn that runs longer (ERROR, guest destroyed, claims
+    #: freed), and every `build_timeout` seconds fails its instances left in BUILD with
+    #: no spawn running (an agent restarted mid-build). Nova defaults to 0, so a hung
+    #: hypervisor call keeps a server in BUILD, holding its claims, forever; 10 minutes
+    #: is far above a build here (a QEMU spawn takes well under a second once its image
+    #: is cached, a first fetch of a large image a few minutes) and still ends a hung one.
+    build_timeout: float = 600.0
     #: Seconds a shelved server keeps its guest and claims before it is offloaded:
     #: 0 offloads at once (Nova's default), -1 never (only shelveOffload does).
     shelved_offload_time: float = 0

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import logging
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
@@ -42,6 +43,13 @@ LOG = logging.getLogger(__name__)
 BUILD_EVENT = "compute__do_build_and_run_instance"
 #: Snapshots are capped like uploads (Glance's image_size_cap).
 SNAPSHOT_CAP = 1 << 40
+#: The fault of a build the periodic check found stuck (Nova logs these words).
+BUILD_STUCK = "Instance build timed out. Set to error state."
+
+
+class BuildTimedOut(Exception):
+    """The spawn ran past build_timeout. Not worth another host (a slow image or a hung
+    hypervisor would be as slow there), so the build is aborted, not rescheduled."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,11 @@ class ComputeAgent(Service):
         self.node_uuid = ""
         self._node = host
         self._locked = _InstanceLocks()
+        #: Instances whose build runs on this agent now.
+        self._building: set[str] = set()
+        #: When the build check first found each instance of this host in BUILD with no
+        #: build running here (monotonic seconds).
+        self._stuck_since: dict[str, float] = {}
 
     def _spacing(self, interval: str) -> float:
         spacing = super()._spacing(interval)
@@ -225,6 +238,10 @@ class ComputeAgent(Service):
                 task_states=[None],
             )
 
+    @periodic("image_cache_interval")
+    async def _manage_image_cache(self) -> None:
+        await self.driver.manage_image_cache()
+
     @periodic("power_sync_interval")
     async def _reap_deleted_guests(self) -> None:
         """Destroy guests whose instance is gone or lives elsewhere now (deleted while
@@ -236,6 +253,46 @@ class ComputeAgent(Service):
                 if uuid in await self._unowned([uuid]):
                     LOG.warning("destroying guest %s on %s: no instance here", uuid, self.host)
                     await self.driver.destroy(uuid)
+
+    @periodic("build_timeout")
+    async def _check_instance_build_time(self) -> None:
+        """Fail the instances of this host left in BUILD with no build running here
+        (the agent restarted mid-build, say), as Nova's _check_instance_build_time.
+        Nova times them from created_at; here an instance is failed when two checks one
+        build_timeout apart both found it so: a build just cast to this agent, or one
+        rescheduled here late in its life, is not taken for a stuck one."""
+        now = time.monotonic()
+        idle = {
+            instance["uuid"]: instance
+            for instance in await self._conductor("instances_on_host", host=self.host)
+            if instance["vm_state"] == states.BUILDING and instance["uuid"] not in self._building
+        }
+        self._stuck_since = {uuid: self._stuck_since.get(uuid, now) for uuid in idle}
+        for uuid, instance in idle.items():
+            if now - self._stuck_since[uuid] >= self._options.build_timeout:
+                await self._fail_stuck_build(instance)
+
+    async def _fail_stuck_build(self, instance: dict[str, Any]) -> None:
+        """ERROR with Nova's fault; then what the build may have left goes: the guest,
+        its ports, its claims (a build that never finished holds nothing, as after a
+        failed one)."""
+        uuid = instance["uuid"]
+        async with self._locked(uuid):
+            if uuid in self._building:
+                return  # a build arrived meanwhile: it has a deadline of its own
+            failed = await self._conductor(
+                "instance_update",
+                uuid=uuid,
+                values={"vm_state": states.ERROR, "task_state": None},
+                vm_states=[states.BUILDING],
+                fault=BUILD_STUCK,
+            )
+            if not failed:
+                return
+            LOG.warning("build of %s on %s timed out: set to ERROR", uuid, self.host)
+            await self.driver.destroy(uuid)
+            await self._deallocate(instance)
+            await self._placement.release(uuid)
 
     async def _unowned(self, guests: list[str]) -> set[str]:
         """Those of `guests` that no instance of this host owns."""
@@ -293,11 +350,40 @@ class ComputeAgent(Service):
         attempt: int = 1,
         alternates: list[dict[str, Any]] | None = None,
     ) -> None:
+        """Build the guest, within build_timeout. Marked as building before it waits for
+        the instance's lock, so that the build check never takes it for a stuck one."""
+        uuid = instance["uuid"]
+        self._building.add(uuid)
+        try:
+            await self._build(instance, caller, attempt, alternates)
+        finally:
+            self._building.discard(uuid)
+
+    async def _spawn_in_time(self, instance: dict[str, Any]) -> None:
+        """Ports and guest, given up (cancelled) after build_timeout seconds: the
+        failure path then destroys whatever the spawn had made."""
+        limit = self._options.build_timeout
+        deadline = asyncio.timeout(limit or None)
+        try:
+            async with deadline:
+                await self.driver.spawn(await self._networked(instance))
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the driver's own timeout: an ordinary failure
+            raise BuildTimedOut(f"Instance build timed out after {limit:g} seconds.") from None
+
+    async def _build(
+        self,
+        instance: dict[str, Any],
+        caller: Caller,
+        attempt: int,
+        alternates: list[dict[str, Any]] | None,
+    ) -> None:
         uuid = instance["uuid"]
         event = events.begin(BUILD_EVENT, self.host)
         async with self._locked(uuid):
             try:
-                await self.driver.spawn(await self._networked(instance))
+                await self._spawn_in_time(instance)
             except Exception as error:
                 LOG.warning("build of %s failed on %s: %s", uuid, self.host, error)
                 with suppress(Exception):
@@ -312,9 +398,10 @@ class ComputeAgent(Service):
                     event=events.failed(event, error),
                     attempt=attempt,
                     alternates=alternates or [],
-                    # An image no host can boot is not worth another host (Nova aborts
-                    # such builds instead of rescheduling them).
-                    abort=isinstance(error, ImageUnusable),
+                    # An image no host can boot, or a build that ran out of time, is not
+                    # worth another host (Nova aborts such builds instead of
+                    # rescheduling them).
+                    abort=isinstance(error, ImageUnusable | BuildTimedOut),
                 )
                 return
             built = await self._conductor(
@@ -586,14 +673,19 @@ class ComputeAgent(Service):
     # --- resize ---------------------------------------------------------------------------
 
     async def resize_instance(
-        self, instance: dict[str, Any], destination: dict[str, str], caller: Caller
+        self,
+        instance: dict[str, Any],
+        destination: dict[str, str],
+        caller: Caller,
+        image_id: str | None = None,
     ) -> None:
-        """Source half: stop the guest, hand its disk over, let the destination finish."""
+        """Source half: stop the guest, keep its disks for a revert, hand the root disk
+        over (into the image `image_id` for another host), let the destination finish."""
         moved = await self._act(
             instance,
             caller,
             "compute_resize_instance",
-            lambda: self.driver.migrate_disk_and_power_off(instance["uuid"], destination["host"]),
+            lambda: self._hand_over(instance["uuid"], destination["host"], image_id),
             self._settle(
                 instance,
                 caller,
@@ -609,10 +701,30 @@ class ComputeAgent(Service):
                 instance=instance,
                 node=destination["node"],
                 caller=caller,
+                image_id=image_id,
             )
 
-    async def finish_resize(self, instance: dict[str, Any], node: str, caller: Caller) -> None:
-        """Destination half: the guest with its new flavor; the server waits in
+    async def _hand_over(self, uuid: str, dest_host: str, image_id: str | None) -> None:
+        """The guest powered off, its root disk uploaded into `image_id` when there is
+        one (the destination is another host), its disks kept. The image goes if any
+        of it fails: nobody else would delete it."""
+        if image_id is None:
+            await self.driver.migrate_disk_and_power_off(uuid, dest_host)
+            return
+        try:
+            await self.driver.power_off(uuid)
+            await self._upload_snapshot(uuid, image_id)
+            await self.driver.migrate_disk_and_power_off(uuid, dest_host)
+        except Exception:
+            await self._delete_image(image_id)
+            raise
+
+    async def finish_resize(
+        self, instance: dict[str, Any], node: str, caller: Caller, image_id: str | None = None
+    ) -> None:
+        """Destination half: the guest with its new flavor, from the disks the source
+        kept on this host or from the image `image_id` of its root disk (deleted
+        afterwards, built or not: it served this move only); the server waits in
         VERIFY_RESIZE for the user to confirm or revert."""
         flavors = instance["flavor"]
         power_on = instance["system_metadata"].get("old_vm_state") != states.STOPPED
@@ -626,11 +738,22 @@ class ComputeAgent(Service):
             "flavor": {**flavors, "current": flavors["new"]},
             **instances.size_columns(flavors["new"]),
         }
+
+        async def work() -> None:
+            if image_id is None:
+                await self._finish(self.driver.finish_migration, resized, power_on)
+                return
+            try:
+                built = {**resized, "image_ref": image_id}
+                await self._finish(self.driver.finish_migration, built, power_on, from_image=True)
+            finally:
+                await self._delete_image(image_id)
+
         await self._act(
             instance,
             caller,
             "compute_finish_resize",
-            lambda: self._finish(self.driver.finish_migration, resized, power_on),
+            work,
             self._settle(instance, caller, values, [states.RESIZE_MIGRATED]),
         )
 
@@ -639,10 +762,20 @@ class ComputeAgent(Service):
         method: Callable[..., Awaitable[None]],
         instance: dict[str, Any],
         power_on: bool,
+        **options: bool,
     ) -> None:
         """A resize's last step on the guest `instance` describes (with its new or old
         flavor), inside the action so that a failure ends it with a fault."""
-        await method(await self._guest(instance), power_on=power_on)
+        await method(await self._ports_here(instance), power_on=power_on, **options)
+
+    async def _ports_here(self, instance: dict[str, Any]) -> Guest:
+        """The guest with the server's ports bound to this host (Nova's
+        migrate_instance_finish: the data plane of the host the guest runs on wires
+        them); a server without ports gets none made."""
+        network = self._deps.network
+        if network is None or not await network.vifs(instance["uuid"]):
+            return await self._guest(instance)
+        return await self._networked(instance)
 
     async def confirm_resize(self, instance: dict[str, Any], caller: Caller) -> None:
         """On the source: forget the old guest."""

@@ -24,6 +24,7 @@ from nimbus.compute import (
     hosts,
     instances,
     migrations,
+    moves,
     request_spec,
     shelve,
     states,
@@ -368,8 +369,15 @@ class ConductorService(Service):
             )
             await events.save(session, uuid, caller, event)
             if moved:
-                record = instances.record(await instances.get(session, uuid))
+                current = await instances.get(session, uuid)
+                record = instances.record(current)
                 await migrations.start(session, _move(migration, instance, destination))
+                # No shared instance storage: the disk goes to another host as an image.
+                image_id = (
+                    await moves.migration_image(session, current, migration, caller)
+                    if destination["host"] != instance.host
+                    else None
+                )
         if not moved:
             await self._undo_move(uuid, migration, held, owner)
             return
@@ -380,6 +388,7 @@ class ConductorService(Service):
             instance=record,
             destination={k: destination[k] for k in ("host", "node")},
             caller=caller,
+            image_id=image_id,
         )
 
     async def _claim_move(

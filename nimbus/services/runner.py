@@ -67,6 +67,7 @@ def _driver(options: ComputeOptions) -> virt.Driver:
             force_config_drive=options.force_config_drive,
             shutdown_timeout=options.shutdown_timeout,
             tcg_tb_size_mb=options.tcg_tb_size_mb,
+            image_cache_max_age=options.image_cache_max_age,
         )
     return virt.load(options.driver)
 

@@ -158,6 +158,10 @@ class Driver(ABC):
     async def init_host(self, host: str) -> None:  # noqa: B027 - optional hook
         """Prepare the hypervisor before the agent takes requests (default: nothing)."""
 
+    async def manage_image_cache(self) -> None:  # noqa: B027 - optional hook
+        """Drop cached image data no guest needs any more (default: nothing is cached).
+        The agent calls it every `image_cache_interval` seconds."""
+
     @abstractmethod
     async def get_available_resources(self) -> HostResources:
         """What the host offers in total (not what is free: Placement tracks usage)."""
@@ -206,11 +210,19 @@ class Driver(ABC):
 
     @abstractmethod
     async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
-        """First half of a resize, on the source: stop the guest and hand its disk over."""
+        """First half of a resize, on the source: stop the guest and keep its disks for
+        a revert. A destination on this host takes them from there; one on another
+        host gets the root disk as an image, which the agent uploads (`snapshot`) once
+        the guest is powered off and before this is called."""
 
     @abstractmethod
-    async def finish_migration(self, guest: Guest, *, power_on: bool) -> None:
-        """Second half of a resize, on the destination: the guest with its new size."""
+    async def finish_migration(
+        self, guest: Guest, *, power_on: bool, from_image: bool = False
+    ) -> None:
+        """Second half of a resize, on the destination: the guest with its new size.
+        `from_image`: the source is another host and the root disk is the image
+        `guest` describes (built on as a boot would, the ephemeral disk fresh);
+        otherwise the disks are what `migrate_disk_and_power_off` kept on this host."""
 
     @abstractmethod
     async def confirm_migration(self, uuid: str) -> None:

@@ -61,6 +61,9 @@ class FakeDriver(Driver):
         self.latency = latency
         #: Operation names ("spawn", "reboot"…) that raise DriverError until removed.
         self.fail_on: set[str] = set(fail_on or ())
+        #: When set, spawn makes the guest and then never returns until it is cancelled
+        #: (a guest that never comes up), for tests of the agent's build_timeout.
+        self.spawn_hangs = False
         self.host = ""
         self._guests: dict[str, _Record] = {}
         #: What a resize's source keeps until the resize is confirmed or reverted.
@@ -99,6 +102,8 @@ class FakeDriver(Driver):
         record = _Record(guest)
         self._guests[guest.uuid] = record
         self._boot_log(record)
+        if self.spawn_hangs:
+            await asyncio.get_running_loop().create_future()
 
     def _boot_log(self, record: _Record) -> None:
         name = record.guest.name
@@ -158,7 +163,9 @@ class FakeDriver(Driver):
         record.power_state = states.SHUTDOWN
         self._migrated[uuid] = record
 
-    async def finish_migration(self, guest: Guest, *, power_on: bool) -> None:
+    async def finish_migration(
+        self, guest: Guest, *, power_on: bool, from_image: bool = False
+    ) -> None:
         await self._operation("finish_migration")
         record = _Record(guest, states.RUNNING if power_on else states.SHUTDOWN)
         self._guests[guest.uuid] = record

@@ -113,7 +113,9 @@ async def test_an_image_naming_a_kernel_gets_it_booted_directly(
     )
     async with await admin_client(compute_cloud, LATEST) as client:
         server = await boot_ok(client, image_id, "direct")
-        await wait_status(client, server["id"], "ACTIVE")
+        shown = await wait_status(client, server["id"], "ACTIVE")
+        assert shown["OS-EXT-SRV-ATTR:kernel_id"] == kernel
+        assert shown["OS-EXT-SRV-ATTR:ramdisk_id"] == ramdisk
         await client.delete(f"/v2.1/servers/{server['id']}")
         await wait_gone(client, server["id"])
     guest = next(g for d in recorded.drivers for g in d.spawned if g.uuid == server["id"])

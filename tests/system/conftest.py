@@ -1,13 +1,15 @@
-"""Fixtures of the system tests that drive the QEMU driver directly."""
+"""Fixtures of the system tests: the QEMU driver driven directly, and the database of
+a scale-out cloud (tests/system/scale_out.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from nimbus.virt.qemu.driver import QemuDriver
+from tests.db.conftest import server_database
 from tests.system.qemu_support import DRIVER_HOST, kill_all
 
 
@@ -27,3 +29,10 @@ async def driver(instances: Path) -> QemuDriver:
     made = QemuDriver(instances, shutdown_timeout=30)
     await made.init_host(DRIVER_HOST)
     return made
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for a scale-out cloud, dropped afterwards."""
+    async for url in server_database("postgresql"):
+        yield url

@@ -155,7 +155,9 @@ async def test_snapshot_is_a_standalone_qcow2_and_the_guest_goes_on(
     await driver.snapshot(booted.uuid, target, "qcow2")
     copy = await disks.info(target)
     assert (copy.format, copy.virtual_size, copy.backing_file) == ("qcow2", 1 << 30, None)
-    assert await disks.check_image(target, "qcow2", 1)  # bootable as an image
+    base = tmp_path / "_base" / "snap"
+    await disks.fetch_disk_base(target, base, None, "qcow2")  # usable as an image
+    assert (await disks.check_fits(base, 1)).format == "raw"
     assert await driver.get_info(booted.uuid) == states.RUNNING
 
 

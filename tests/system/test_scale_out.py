@@ -8,133 +8,44 @@ agents over the broker, and actions must reach the agent of the server's host.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from nimbus.virt.fake import qcow2_bytes
-from tests.db.conftest import server_database
-from tests.processes import NIMBUS, Running, free_offset, start
+from tests.processes import Running
+from tests.system.scale_out import (
+    admin_headers,
+    agents_up,
+    serve,
+    status_is,
+    upload_image,
+    wait,
+)
 
 pytestmark = pytest.mark.system
-
-RABBIT = "rabbit://guest:guest@127.0.0.1:5672/"
-COMPUTE_VERSION = {"OpenStack-API-Version": "compute 2.100"}
-
-
-@pytest.fixture
-async def postgres_url() -> AsyncIterator[str]:
-    async for url in server_database("postgresql"):
-        yield url
 
 
 @pytest.fixture
 def cloud(postgres_url: str, tmp_path: Path) -> Iterator[tuple[Running, str]]:
-    """api | conductor+scheduler | compute A | compute B, each a process of its own.
-
-    The database is fresh for each run and the host names unique, so what the broker's
-    shared topic queues carry can only be answered by this run's processes.
-    """
-    shared = ["--database-url", postgres_url, "--data-dir", str(tmp_path)]
-    env = {**os.environ, "NIMBUS_PASSWORD_ROUNDS": "4", "NIMBUS_TRANSPORT_URL": RABBIT}
-    for command in (["db", "upgrade"], ["bootstrap", "--admin-password", "pw"]):
-        subprocess.run([*NIMBUS, *command, *shared], check=True, env=env, timeout=60)
+    """api | conductor+scheduler | compute A | compute B, each a process of its own."""
     suffix = uuid.uuid4().hex[:6]
-    roles = [
-        ["api"],
-        ["conductor", "scheduler"],
-        ["compute", "--driver", "fake", "--host", f"scale-a-{suffix}"],
-        ["compute", "--driver", "fake", "--host", f"scale-b-{suffix}"],
-    ]
-    running: list[Running] = []
-    try:
-        for role in roles:
-            running.append(start(["serve", *role, *shared], offset=free_offset(), env=env))
-        yield running[0], suffix
-    finally:
-        for process in reversed(running):
-            process.stop()
-
-
-def _token(base: str) -> str:
-    response = httpx.post(
-        f"{base}/v3/auth/tokens",
-        json={
-            "auth": {
-                "identity": {
-                    "methods": ["password"],
-                    "password": {
-                        "user": {"name": "admin", "domain": {"id": "default"}, "password": "pw"}
-                    },
-                },
-                "scope": {"project": {"name": "admin", "domain": {"id": "default"}}},
-            }
-        },
-    )
-    assert response.status_code == 201, response.text
-    return response.headers["x-subject-token"]
-
-
-def _wait(check: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _image(api: Running, headers: dict[str, str]) -> str:
-    images = api.url("image")
-    created = httpx.post(
-        f"{images}/v2/images",
-        headers=headers,
-        json={"name": "scale", "disk_format": "qcow2", "container_format": "bare"},
-    )
-    assert created.status_code == 201, created.text
-    image_id = created.json()["id"]
-    uploaded = httpx.put(
-        f"{images}/v2/images/{image_id}/file",
-        headers={**headers, "Content-Type": "application/octet-stream"},
-        content=qcow2_bytes(1 << 30),
-    )
-    assert uploaded.status_code == 204, uploaded.text
-    return image_id
-
-
-def _server(compute: str, headers: dict[str, str], uuid_: str) -> dict[str, Any]:
-    response = httpx.get(f"{compute}/v2.1/servers/{uuid_}", headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()["server"]
-
-
-def _status_is(compute: str, headers: dict[str, str], uuid_: str, status: str) -> Any:
-    server = _server(compute, headers, uuid_)
-    assert server["status"] != "ERROR", server.get("fault")
-    return server if server["status"] == status else None
+    computes = [["--driver", "fake", "--host", f"scale-{x}-{suffix}"] for x in "ab"]
+    with serve(postgres_url, tmp_path, computes) as api:
+        yield api, suffix
 
 
 def test_roles_in_separate_processes_share_one_cloud(cloud: tuple[Running, str]) -> None:
     api, suffix = cloud
-    headers = {"X-Auth-Token": _token(api.url()), **COMPUTE_VERSION}
+    headers = admin_headers(api)
     compute = api.url("compute")
     hosts = {f"scale-a-{suffix}", f"scale-b-{suffix}"}
+    agents_up(api, headers, hosts)
 
-    def both_agents_up() -> bool:
-        services = httpx.get(f"{compute}/v2.1/os-services", headers=headers).json()["services"]
-        up = {s["host"] for s in services if s["binary"] == "nova-compute" and s["state"] == "up"}
-        return hosts <= up
-
-    _wait(both_agents_up, "both compute agents to register and beat")
-
-    image = _image(api, headers)
+    image = upload_image(api, headers, "scale", qcow2_bytes(1 << 30))
     group = httpx.post(
         f"{compute}/v2.1/os-server-groups",
         headers=headers,
@@ -159,9 +70,7 @@ def test_roles_in_separate_processes_share_one_cloud(cloud: tuple[Running, str])
         assert response.status_code == 202, response.text
         booted.append(response.json()["server"]["id"])
 
-    active = [
-        _wait(lambda u=u: _status_is(compute, headers, u, "ACTIVE"), f"{u} ACTIVE") for u in booted
-    ]
+    active = [wait(lambda u=u: status_is(api, headers, u, "ACTIVE"), f"{u} ACTIVE") for u in booted]
     # The anti-affinity group forces one server onto each agent's host.
     assert {server["OS-EXT-SRV-ATTR:host"] for server in active} == hosts
 
@@ -170,7 +79,7 @@ def test_roles_in_separate_processes_share_one_cloud(cloud: tuple[Running, str])
         f"{compute}/v2.1/servers/{booted[1]}/action", headers=headers, json={"os-stop": None}
     )
     assert stopped.status_code == 202, stopped.text
-    _wait(lambda: _status_is(compute, headers, booted[1], "SHUTOFF"), "SHUTOFF")
+    wait(lambda: status_is(api, headers, booted[1], "SHUTOFF"), "SHUTOFF")
     events = httpx.get(
         f"{compute}/v2.1/servers/{booted[1]}/os-instance-actions", headers=headers
     ).json()["instanceActions"]
@@ -185,7 +94,7 @@ def test_roles_in_separate_processes_share_one_cloud(cloud: tuple[Running, str])
             for u in booted
         )
 
-    _wait(all_gone, "the deletes")
+    wait(all_gone, "the deletes")
     usages = httpx.get(
         f"{api.url('placement')}/resource_providers",
         headers={"X-Auth-Token": headers["X-Auth-Token"]},

@@ -63,26 +63,63 @@ async def test_missing_image_data_is_refused(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("make", "declared", "root_gb", "complaint"),
+    ("make", "declared", "complaint"),
     [
-        (lambda p: _raw_disk(p, bootable=False), "raw", 1, "no boot sector"),
-        (lambda p: _raw_disk(p, 2 * GIB), "raw", 1, "Flavor's disk is too small"),
-        (lambda p: _raw_disk(p), "qcow2", 1, "image data is raw but its disk_format says qcow2"),
-        (lambda p: _qcow2(p, "1G", "-F", "raw", "-b", "/etc/passwd"), "qcow2", 1, "backing file"),
-        (lambda p: _qcow2(p, "3G"), "qcow2", 2, "Flavor disk is 2147483648 bytes, image is 3221"),
+        (lambda p: _raw_disk(p), "qcow2", "image data is raw but its disk_format says qcow2"),
+        (lambda p: _qcow2(p, "1G", "-F", "raw", "-b", "/etc/passwd"), "qcow2", "backing file"),
+        (lambda p: p.write_bytes(b"just some text\n" * 100) and p, "raw", "no boot sector"),
+        (lambda p: _qcow2(p, "64M"), "qcow2", "no boot sector"),
     ],
 )
-async def test_images_that_cannot_be_a_root_disk_say_why(
-    tmp_path: Path, make, declared: str, root_gb: int, complaint: str
+async def test_images_that_cannot_be_a_root_disk_say_why_and_leave_no_base(
+    tmp_path: Path, make, declared: str, complaint: str
 ) -> None:
-    base = make(tmp_path / "base")
+    source = make(tmp_path / "data")
+    base = tmp_path / "_base" / "image"
     with pytest.raises(disks.ImageUnusable, match=complaint):
-        await disks.check_image(base, declared, root_gb)
+        await disks.fetch_disk_base(source, base, None, declared)
+    assert list(base.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("size", "root_gb", "complaint"),
+    [(2 * GIB, 1, "Flavor's disk is too small"), (3 * GIB, 2, "disk is 2147483648 bytes")],
+)
+async def test_an_image_larger_than_the_flavor_disk_is_refused(
+    tmp_path: Path, size: int, root_gb: int, complaint: str
+) -> None:
+    base = _raw_disk(tmp_path / "base", size)
+    with pytest.raises(disks.ImageUnusable, match=complaint):
+        await disks.check_fits(base, root_gb)
+    assert (await disks.check_fits(base, 0)).virtual_size == size
+
+
+async def test_a_qcow2_image_becomes_a_raw_base_with_the_same_contents(tmp_path: Path) -> None:
+    raw = _raw_disk(tmp_path / "disk.raw", 8 << 20)
+    with raw.open("r+b") as handle:
+        handle.seek(3 << 20)
+        handle.write(b"the guest's data")
+    source = tmp_path / "disk.qcow2"
+    subprocess.run(["qemu-img", "convert", "-c", "-O", "qcow2", raw, source], check=True)
+    base = tmp_path / "_base" / "image"
+    sha512 = hashlib.sha512(source.read_bytes()).hexdigest()
+    await disks.fetch_disk_base(source, base, sha512, "qcow2")
+    assert (await disks.info(base)).format == "raw"
+    assert base.read_bytes() == raw.read_bytes()
+    assert [p.name for p in base.parent.iterdir()] == ["image"]  # no partial files left
+
+
+async def test_a_kernel_booted_image_needs_no_boot_sector(tmp_path: Path) -> None:
+    """A bare filesystem image with kernel_id (AMI style) has no MBR, and needs none."""
+    source = _raw_disk(tmp_path / "fs", bootable=False)
+    base = tmp_path / "_base" / "image"
+    await disks.fetch_disk_base(source, base, None, "raw", bootloader=False)
+    assert base.read_bytes() == source.read_bytes()
 
 
 async def test_root_overlay_grows_to_the_flavor_or_keeps_the_image_size(tmp_path: Path) -> None:
     base = _qcow2(tmp_path / "base", "64M")
-    found = await disks.check_image(base, "qcow2", 1)
+    found = await disks.check_fits(base, 1)
     assert (found.format, found.virtual_size) == ("qcow2", 64 << 20)
     sized, same = tmp_path / "sized", tmp_path / "same"
     await disks.create_root(sized, base, "qcow2", 1)

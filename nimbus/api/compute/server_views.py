@@ -287,12 +287,14 @@ class ServerView:
         body["OS-EXT-SRV-ATTR:instance_name"] = instance_name(server)
         body["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.node
         if self.at_least(3):
+            # Nova copies the image's kernel_id/ramdisk_id onto the instance at boot.
+            meta = server.system_metadata or {}
             body.update(
                 {
                     "OS-EXT-SRV-ATTR:hostname": server.hostname,
-                    "OS-EXT-SRV-ATTR:kernel_id": "",
+                    "OS-EXT-SRV-ATTR:kernel_id": meta.get("image_kernel_id", ""),
                     "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
-                    "OS-EXT-SRV-ATTR:ramdisk_id": "",
+                    "OS-EXT-SRV-ATTR:ramdisk_id": meta.get("image_ramdisk_id", ""),
                     "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
                     "OS-EXT-SRV-ATTR:root_device_name": server.root_device_name,
                     "OS-EXT-SRV-ATTR:user_data": server.user_data,

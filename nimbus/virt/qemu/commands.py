@@ -19,7 +19,15 @@ async def run(*argv: str) -> str:
         )
     except FileNotFoundError:
         raise DriverError(f"{argv[0]} is not installed on this host") from None
-    out, err = await process.communicate()
+    try:
+        out, err = await process.communicate()
+    except asyncio.CancelledError:
+        # A cancelled caller (a build past its timeout) must not leave the tool running
+        # and writing files the caller's cleanup has already removed.
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
     if process.returncode != 0:
         complaint = err.decode(errors="replace").strip() or f"exit status {process.returncode}"
         raise DriverError(f"{argv[0]} failed: {complaint}")

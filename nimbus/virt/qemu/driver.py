@@ -13,7 +13,9 @@ How each action maps to QEMU (docs/qemu-driver.md has the whole story):
   continues where it was; its uptime keeps counting).
 - snapshot: the guest is paused while `qemu-img convert -U` copies its disk.
 - resize: the source's directory is kept as `<uuid>_resize`; the new guest gets a copy
-  of its disk, grown; revert brings the kept directory back, confirm deletes it.
+  of its disk, grown, on the same host, or is built from an image of it (uploaded by
+  the source's agent) on another; revert brings the kept directory back, confirm
+  deletes it.
 - rescue: a clean power-off, then QEMU boots `disk.rescue` (an overlay on the rescue
   image) with the own disk second, on the IDE bus; unrescue kills that QEMU, drops
   `disk.rescue` and boots the own disk.
@@ -30,22 +32,25 @@ import base64
 import binascii
 import dataclasses
 import json
+import logging
 import os
 import platform
 import shlex
 import shutil
 import time
 from collections import defaultdict
+from functools import partial
 from pathlib import Path
 
 from nimbus.compute import states
 from nimbus.virt.driver import Driver, DriverError, Guest, GuestNotFound, HostResources, Nic
-from nimbus.virt.qemu import configdrive, disks, process, qmp
+from nimbus.virt.qemu import configdrive, disks, imagecache, process, qmp
 from nimbus.virt.qemu.accel import QEMU, Accelerator
 from nimbus.virt.qemu.commands import run
 from nimbus.virt.qemu.layout import InstanceDir, Layout
 from nimbus.virt.qemu.process import LaunchSpec
 
+LOG = logging.getLogger(__name__)
 #: QEMU run states (query-status) and the power state each one is.
 _RUN_STATES = {
     "running": states.RUNNING,
@@ -114,10 +119,12 @@ class QemuDriver(Driver):
         force_config_drive: bool = True,
         shutdown_timeout: float = 60.0,
         tcg_tb_size_mb: int = 32,
+        image_cache_max_age: float = 86400.0,
     ) -> None:
         self.layout = Layout(Path(instances_path))
         self.force_config_drive = force_config_drive
         self.shutdown_timeout = shutdown_timeout
+        self.image_cache_max_age = image_cache_max_age
         self.accel = Accelerator(self.layout.root / "_accel.json", tcg_tb_size_mb)
         self.host = ""
         self._version = 0
@@ -135,6 +142,17 @@ class QemuDriver(Driver):
         # The accelerator probe (3 s where KVM hangs) runs now, in the background, so that
         # the first boot does not pay it; a start while it runs awaits the same answer.
         self._probing = asyncio.create_task(self.accel.kvm())
+
+    async def manage_image_cache(self) -> None:
+        """Remove the bases no guest has used for `image_cache_max_age` seconds. Each is
+        checked again under its image's lock, which a spawn holds while it fetches (and
+        so touches) the base: a base cannot go while a guest is being made from it."""
+        unused = partial(imagecache.unused_bases, self.layout, self.image_cache_max_age)
+        for base in await asyncio.to_thread(unused):
+            async with self._image_locks[base.name.lstrip(".").split(".")[0]]:
+                if base in await asyncio.to_thread(unused):
+                    await asyncio.to_thread(base.unlink, missing_ok=True)
+                    LOG.info("removed the unused base image %s", base.name)
 
     async def get_available_resources(self) -> HostResources:
         memory_mb = await asyncio.to_thread(_memory_mb)
@@ -171,6 +189,10 @@ class QemuDriver(Driver):
     # --- build and delete ---------------------------------------------------------------
 
     async def spawn(self, guest: Guest) -> None:
+        await self._start(await self._build(guest))
+
+    async def _build(self, guest: Guest) -> InstanceDir:
+        """The guest's directory made from its image: disks and launch spec, no QEMU."""
         directory = self.layout.instance(guest.uuid)
         await asyncio.to_thread(directory.path.mkdir, parents=True, exist_ok=True)
         await self._root_disk(guest, directory)
@@ -185,7 +207,7 @@ class QemuDriver(Driver):
             **await self._direct_boot(guest),
         )
         await asyncio.to_thread(spec.save, directory)
-        await self._start(directory)
+        return directory
 
     async def _root_disk(
         self, guest: Guest, directory: InstanceDir, disk: Path | None = None
@@ -195,8 +217,14 @@ class QemuDriver(Driver):
             raise DriverError(f"image {guest.image_ref} has no data on this host")
         base = self.layout.base(guest.image_ref)
         async with self._image_locks[guest.image_ref]:
-            await disks.fetch_base(guest.image_path, base, guest.image_hash)
-        found = await disks.check_image(base, guest.image_format, guest.root_gb)
+            await disks.fetch_disk_base(
+                guest.image_path,
+                base,
+                guest.image_hash,
+                guest.image_format,
+                bootloader=guest.direct_boot is None,
+            )
+        found = await disks.check_fits(base, guest.root_gb)
         await disks.create_root(disk or directory.disk, base, found.format, guest.root_gb)
 
     async def _direct_boot(self, guest: Guest) -> dict[str, str]:
@@ -363,18 +391,28 @@ class QemuDriver(Driver):
                     await monitor.execute("cont")
 
     async def migrate_disk_and_power_off(self, uuid: str, dest_host: str) -> None:
-        if dest_host != self.host:
-            raise DriverError(
-                "the QEMU driver resizes on the same host only (no shared instance storage)"
-            )
+        """Power off and keep the directory as `<uuid>_resize`, whichever the
+        destination: another host has the root disk from the image service by now."""
         await self.power_off(uuid)
         kept = self.layout.resize_kept(uuid)
         await asyncio.to_thread(_remove, kept.path)
         await asyncio.to_thread(self.layout.instance(uuid).path.rename, kept.path)
 
-    async def finish_migration(self, guest: Guest, *, power_on: bool) -> None:
-        """The resized guest: copies of the kept disks (the root one grown to the new
-        size) and console log, the new CPU and memory."""
+    async def finish_migration(
+        self, guest: Guest, *, power_on: bool, from_image: bool = False
+    ) -> None:
+        """The resized guest. From another host: built from the image of its disk as
+        a boot builds one (NICs as `guest` says, the ephemeral disk fresh). On this
+        host: copies of the kept disks (the root one grown to the new size) and console
+        log, the new CPU and memory."""
+        if from_image:
+            directory = await self._build(guest)
+        else:
+            directory = await self._resized_copy(guest)
+        if power_on:
+            await self._start(directory)
+
+    async def _resized_copy(self, guest: Guest) -> InstanceDir:
         kept = self.layout.resize_kept(guest.uuid)
         directory = self.layout.instance(guest.uuid)
         await asyncio.to_thread(directory.path.mkdir)
@@ -388,8 +426,7 @@ class QemuDriver(Driver):
             old, name=guest.name, vcpus=guest.vcpus, memory_mb=guest.memory_mb
         )
         await asyncio.to_thread(spec.save, directory)
-        if power_on:
-            await self._start(directory)
+        return directory
 
     async def confirm_migration(self, uuid: str) -> None:
         await asyncio.to_thread(_remove, self.layout.resize_kept(uuid).path)
