@@ -86,14 +86,17 @@ def _placement_policy(settings: Settings) -> Enforcer:
 
 def _compute_state(settings: Settings) -> dict[str, Any]:
     """What the compute app needs beyond the common state: Nova's default policies,
-    the heartbeat age after which a service is down, and the network options (its
-    network proxies allocate floating IPs and check the network quotas)."""
+    the heartbeat age after which a service is down, the network options (its
+    network proxies allocate floating IPs and check the network quotas) and the image
+    store (a deleted shelved server's snapshot goes with it)."""
     from nimbus.api.compute.policies import DEFAULTS, SCOPE_TYPES
+    from nimbus.storage.images import FileImageStore
 
     return {
         "policy": Enforcer(DEFAULTS, settings.policy_file, scope_types=SCOPE_TYPES),
         "service_down_time": settings.service_down_time,
         "network_options": settings.network,
+        "image_store": FileImageStore(settings.data_dir / "images"),
     }
 
 

@@ -18,8 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from nimbus.compute import actions, instances, pinning, request_spec, states, zones
 from nimbus.compute.boot import Who
 from nimbus.compute.lifecycle import Cast, check_unlocked, snapshot_image, to_host
+from nimbus.db.engine import Database
 from nimbus.db.models.cell import Instance
+from nimbus.db.models.image import Image
 from nimbus.errors import BadRequest, Conflict
+from nimbus.storage.images import ImageStore
 
 SHELVABLE = (states.ACTIVE, states.STOPPED, states.PAUSED, states.SUSPENDED)
 UNSHELVABLE = (states.SHELVED, states.SHELVED_OFFLOADED)
@@ -117,3 +120,17 @@ def unshelved_metadata(instance: dict[str, Any]) -> dict[str, Any]:
     for key in (IMAGE_KEY, HOST_KEY, AT_KEY):
         meta.pop(key, None)
     return meta
+
+
+async def drop_snapshot(db: Database, store: ImageStore, instance: Instance) -> None:
+    """A shelved server being deleted takes its snapshot with it, as Nova's delete does
+    (nothing else would ever delete it); an image already gone is no matter."""
+    image_id = (instance.system_metadata or {}).get(IMAGE_KEY)
+    if instance.vm_state not in UNSHELVABLE or not image_id:
+        return
+    async with db.transaction() as session:
+        image = await session.get(Image, image_id)
+        if image is None:
+            return
+        await session.delete(image)
+    await store.delete(image_id)

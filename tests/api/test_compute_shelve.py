@@ -98,9 +98,11 @@ async def test_paused_server_shelves(compute_cloud: Cloud, image: str) -> None:
         await wait_status(client, uuid, "PAUSED")
         assert (await action(client, uuid, "shelve")).status_code == 202
         await wait_status(client, uuid, "SHELVED_OFFLOADED")
+        snapshot = (await _image_named(compute_cloud, "paused-shelf-shelved"))["id"]
         deleted = await client.delete(f"/v2.1/servers/{uuid}")
         assert deleted.status_code == 204  # no host: deleted at once
         assert (await client.get(f"/v2.1/servers/{uuid}")).status_code == 404
+        assert await _image_status(compute_cloud, snapshot) == 404  # Nova deletes it too
 
 
 async def test_shelved_keeps_its_host_until_offloaded(compute_cloud: Cloud, image: str) -> None:
@@ -126,7 +128,13 @@ async def test_shelved_keeps_its_host_until_offloaded(compute_cloud: Cloud, imag
             assert (await action(client, uuid, "shelveOffload")).status_code == 202
             await wait_status(client, uuid, "SHELVED_OFFLOADED")
             assert await _allocations(compute_cloud, uuid) == {}
+            await action(client, uuid, "unshelve")
+            await wait_status(client, uuid, "ACTIVE")
+            assert (await action(client, uuid, "shelve")).status_code == 202
+            await wait_status(client, uuid, "SHELVED")
+            snapshot = (await _image_named(compute_cloud, "kept-shelved"))["id"]
             await client.delete(f"/v2.1/servers/{uuid}")
+            assert await _image_status(compute_cloud, snapshot) == 404
 
 
 async def test_unshelve_to_a_zone_and_a_host(compute_cloud: Cloud, image: str) -> None:

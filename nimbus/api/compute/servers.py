@@ -23,7 +23,17 @@ from nimbus.api.compute.server_common import (
     who,
 )
 from nimbus.api.compute.server_views import Page, ServerView, server_links
-from nimbus.compute import boot, flavors, instances, lifecycle, listing, networking, pinning, states
+from nimbus.compute import (
+    boot,
+    flavors,
+    instances,
+    lifecycle,
+    listing,
+    networking,
+    pinning,
+    shelve,
+    states,
+)
 from nimbus.compute.boot import BootRequest
 from nimbus.compute.lifecycle import Cast
 from nimbus.compute.networking import Requested
@@ -304,5 +314,6 @@ async def delete_server(request: Request) -> Response:
         migration = (server.system_metadata or {}).get("migration_uuid")
         if migration:
             await placement(request).release(migration)
+    await shelve.drop_snapshot(handler.db(request), request.app.state.image_store, server)
     await send(request, cast)
     return no_content()
