@@ -69,6 +69,11 @@ class AgentOptions:
     retry_interval: float = 5.0
     #: Seconds between looks at instance ports that are not wired yet.
     status_interval: float = 1.0
+    #: Seconds between looks at the ports when all are wired: a guest whose QEMU exits
+    #: (stopped, crashed) takes its tap's carrier with it and changes no row, and its
+    #: port must go DOWN, as Neutron's L2 agent reports a vanished tap (the compute
+    #: agent's guest check runs every 5 s too).
+    wired_status_interval: float = 5.0
     placement: topologies.Placement = field(default_factory=topologies.Placement)
     vxlan: VxlanConfig | None = None
     #: Where the metadata listeners bind inside each router/DHCP namespace.
@@ -112,8 +117,6 @@ async def dataplane_unavailable() -> str | None:
 class _Applied:
     view: topologies.HostView
     counter: int
-    #: Some instance port was not wired yet (its guest had not opened its tap).
-    unwired: bool = False
 
 
 async def take_over_host_addresses(names: Names, host_addresses: dict[str, str]) -> None:
@@ -195,7 +198,7 @@ class NetworkAgent(Service):
                     counter = await changes.current(session, changes.NETWORK)
                 if self._applied is None or counter != self._applied.counter:
                     await self._converge()
-                elif self._applied.unwired and time.monotonic() >= self._next_status_check:
+                elif time.monotonic() >= self._next_status_check:
                     await self._report(self._applied)
             except asyncio.CancelledError:
                 raise
@@ -219,14 +222,17 @@ class NetworkAgent(Service):
         return view
 
     async def _report(self, applied: _Applied) -> None:
-        """Write the ports' and floating IPs' statuses. While an instance port is not
-        wired (its guest has not opened the tap yet: no row changes when it does), the
-        poller looks again every `status_interval`."""
+        """Write the ports' and floating IPs' statuses. Tap carriers come and go with
+        guests and change no row, so the poller looks again every `status_interval`
+        while an instance port is not wired (its guest has not opened the tap yet), and
+        every `wired_status_interval` once all are (a guest may go away)."""
         statuses = await self._statuses(applied.view.topology)
         async with self._db.transaction() as session:
             await wiring.report(session, statuses, list(applied.view.floating_ip_ids))
-        applied.unwired = "DOWN" in statuses.values()
-        self._next_status_check = time.monotonic() + self.agent_options.status_interval
+        options = self.agent_options
+        unwired = "DOWN" in statuses.values()
+        interval = options.status_interval if unwired else options.wired_status_interval
+        self._next_status_check = time.monotonic() + interval
 
     async def _apply(self, view: topologies.HostView) -> None:
         """Nothing when nothing changed, the nftables tables alone when only security

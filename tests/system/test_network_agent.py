@@ -171,7 +171,11 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
     await process.start_daemons()
     client = await admin_client(cloud)
     options = AgentOptions(
-        tag=tag, state_dir=state_dir, host="agent-host", registry=state_dir.with_suffix(".agents")
+        tag=tag,
+        state_dir=state_dir,
+        host="agent-host",
+        registry=state_dir.with_suffix(".agents"),
+        wired_status_interval=1.0,
     )
     agent = new_agent(cloud, options)
     world: World | None = None
@@ -267,6 +271,31 @@ async def test_wired_ports_and_the_floating_ip_become_active(world: World) -> No
     await eventually(active)
     dhcp = ok(await world.network.get("/v2.0/ports", params={"device_owner": "network:dhcp"}))
     assert [p["status"] for p in dhcp["ports"]] == ["ACTIVE"]
+
+
+async def test_a_port_whose_guest_lets_go_of_its_tap_goes_down_and_back(world: World) -> None:
+    """A QEMU that exits takes its tap's carrier with it and changes no row: the agent's
+    regular look at the wired ports must still see it (here the guest's end of the veth
+    goes down, which the host end sees the same way)."""
+    guest, port_id = world.guests["g1"], world.ports["g1"]["id"]
+    routes = guest.ip_("route", "show", "default").split()
+
+    async def status(wanted: str) -> bool:
+        port = ok(await world.network.get(f"/v2.0/ports/{port_id}"))["port"]
+        return port["status"] == wanted
+
+    await eventually(lambda: status("ACTIVE"))
+    # Statuses written change the network's counter once more; let that last pass go,
+    # so that only the agent's regular look can see what follows.
+    await asyncio.sleep(1.0)
+    guest.ip_("link", "set", "eth0", "down")
+    try:
+        world.timings["port down"] = await eventually(lambda: status("DOWN"))
+    finally:
+        guest.ip_("link", "set", "eth0", "up")
+        if routes:  # a link going down takes its routes with it
+            guest.ip_("route", "replace", *routes)
+    await eventually(lambda: status("ACTIVE"))
 
 
 async def test_guests_on_one_network_reach_each_other(world: World) -> None:
