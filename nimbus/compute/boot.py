@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from nimbus.compute import (
     actions,
+    disk_config,
     flavors,
     instances,
     keypairs,
@@ -89,6 +90,8 @@ class BootRequest:
     tags: list[str] = field(default_factory=list)
     hostname: str | None = None
     config_drive: bool = False
+    #: OS-DCF:diskConfig (AUTO: True), None to take the image's.
+    auto_disk_config: bool | None = None
     #: May the caller force a host ("zone:host") — decided by the API's policy.
     may_force_host: bool = False
 
@@ -100,6 +103,8 @@ class Booted:
     admin_password: str
     #: The request spec every instance of the boot shares (sent to the conductor).
     spec: dict[str, Any] = field(default_factory=dict)
+    #: The servers' disk config (AUTO: True).
+    auto_disk_config: bool = False
 
 
 def generate_password(length: int = 12) -> str:
@@ -194,6 +199,22 @@ def check_image_fits(image: Image, flavor: dict[str, Any]) -> None:
         raise BadRequest("Flavor's disk is too small for requested image.")
 
 
+def image_system_metadata(image: dict[str, Any]) -> dict[str, str]:
+    """What a server keeps of its image (an `image_record`) in its system metadata:
+    the properties and the image's own fields under the `image_` prefix, as Nova's
+    get_system_metadata_from_image (a boot writes them, a rebuild replaces them)."""
+    own = {
+        "base_image_ref": image["id"],
+        "disk_format": image["disk_format"],
+        "container_format": image["container_format"],
+        "min_ram": image["min_ram"],
+        "min_disk": image["min_disk"],
+    }
+    return {
+        f"image_{k}": str(v) for k, v in {**image["properties"], **own}.items() if v is not None
+    }
+
+
 def image_record(image: Image) -> dict[str, Any]:
     """What the scheduler and the instance keep of the image."""
     return {
@@ -250,6 +271,7 @@ class _Plan:
     spec: Spec
     key: Any
     group: Any
+    auto_disk_config: bool
     reservation_id: str = field(default_factory=lambda: f"r-{secrets.token_hex(4)}")
 
 
@@ -276,7 +298,7 @@ async def create(db: Database, boot: BootRequest, who: Who) -> Booted:
         await _recheck(db, plan, uuids)
     spec = {**plan.spec, "num_instances": len(uuids)}
     password = boot.admin_password or generate_password()
-    return Booted(uuids, plan.reservation_id, password, spec)
+    return Booted(uuids, plan.reservation_id, password, spec, plan.auto_disk_config)
 
 
 async def _plan(
@@ -292,6 +314,8 @@ async def _plan(
         raise BadRequest("Missing imageRef attribute")
     image = await usable_image(session, found, id_from_href(boot.image_ref), who)
     check_image_fits(image, flavor)
+    record = image_record(image)
+    auto_disk_config = disk_config.chosen(boot.auto_disk_config, record["properties"], image.id)
     key = None
     if boot.key_name is not None:
         try:
@@ -307,7 +331,7 @@ async def _plan(
         project_id=who.project_id,
         user_id=who.user_id,
         flavor=flavor,
-        image=image_record(image),
+        image=record,
         availability_zone=zone,
         force_host=force_host,
         scheduler_hints=boot.scheduler_hints,
@@ -315,7 +339,7 @@ async def _plan(
         if group
         else None,
     )
-    return _Plan(boot, who, spec, key, group)
+    return _Plan(boot, who, spec, key, group, auto_disk_config)
 
 
 def _write(connection: Connection, plan: _Plan) -> tuple[list[str], bool]:
@@ -402,20 +426,10 @@ def _instance_row(plan: _Plan, spec: Spec, uuid: str, index: int, count: int) ->
     hostname = boot.hostname if boot.hostname and count == 1 else sanitize_hostname(name)
     flavor, image = spec["flavor"], spec["image"]
     system_metadata = {
-        f"image_{k}": str(v)
-        for k, v in {
-            **image["properties"],
-            **{
-                "base_image_ref": image["id"],
-                "disk_format": image["disk_format"],
-                "container_format": image["container_format"],
-                "min_ram": image["min_ram"],
-                "min_disk": image["min_disk"],
-            },
-        }.items()
-        if v is not None
+        **image_system_metadata(image),
+        **networking.boot_metadata(boot.networks, boot.security_groups),
+        **disk_config.entry(plan.auto_disk_config),
     }
-    system_metadata.update(networking.boot_metadata(boot.networks, boot.security_groups))
     return {
         "uuid": uuid,
         "project_id": who.project_id,

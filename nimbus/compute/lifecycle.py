@@ -16,8 +16,15 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from nimbus.compute import actions, instances, metadata, quotas, states
-from nimbus.compute.boot import Who, check_image_fits, find_flavor, find_image, image_record
+from nimbus.compute import actions, disk_config, instances, metadata, quotas, states
+from nimbus.compute.boot import (
+    Who,
+    check_image_fits,
+    find_flavor,
+    find_image,
+    image_record,
+    image_system_metadata,
+)
 from nimbus.compute.instances import InstanceInvalidState
 from nimbus.db.models.cell import Instance
 from nimbus.errors import BadRequest, Conflict
@@ -128,9 +135,19 @@ def delete_in(
     return None, True
 
 
-async def resize(session: AsyncSession, instance: Instance, flavor_ref: str, who: Who) -> Cast:
+async def resize(
+    session: AsyncSession,
+    instance: Instance,
+    flavor_ref: str,
+    who: Who,
+    auto_disk_config: bool | None = None,
+) -> Cast:
+    """To another flavor; the disk config becomes `auto_disk_config` (None: MANUAL,
+    as Nova's resize sets it)."""
     check_unlocked(instance, who)
     instances.check_state(instance, actions.RESIZE, (states.ACTIVE, states.STOPPED))
+    meta = instance.system_metadata or {}
+    disk_config.check_resize(auto_disk_config, meta)
     current = instances.current_flavor(instance)
     try:
         new = await find_flavor(session, flavor_ref, who)
@@ -157,6 +174,7 @@ async def resize(session: AsyncSession, instance: Instance, flavor_ref: str, who
         states.RESIZE_PREP,
         (states.ACTIVE, states.STOPPED),
         flavor={"current": current, "old": current, "new": new},
+        system_metadata={**meta, **disk_config.entry(bool(auto_disk_config))},
     )
     actions.start(session, instance.uuid, actions.RESIZE, who.caller())
     return Cast(
@@ -220,8 +238,11 @@ async def rebuild(
     admin_password: str,
     updates: dict[str, Any],
     new_metadata: dict[str, str] | None = None,
+    auto_disk_config: bool | None = None,
 ) -> Cast:
-    """Same server (id, host, claims), new image; name, metadata... may change too."""
+    """Same server (id, host, claims), new image; name, metadata... may change too.
+    What the server keeps of its image is the new image's (Nova drops the old
+    image's properties), and so is its disk config unless `auto_disk_config` is given."""
     check_unlocked(instance, who)
     rebuildable = (states.ACTIVE, states.STOPPED, states.ERROR)
     instances.check_state(instance, actions.REBUILD, rebuildable)
@@ -231,11 +252,14 @@ async def rebuild(
         )
         await metadata.replace_rows(session, instance, new_metadata)
     image = await find_image(session, image_ref, who, "Cannot find image for rebuild")
+    record = image_record(image)
+    auto = disk_config.chosen(auto_disk_config, record["properties"], image.id)
     check_image_fits(image, instances.current_flavor(instance))
-    meta = dict(instance.system_metadata or {})
-    for key, value in image_record(image)["properties"].items():
-        meta[f"image_{key}"] = str(value)
-    meta["image_base_image_ref"] = image.id
+    meta = {
+        **{k: v for k, v in (instance.system_metadata or {}).items() if not k.startswith("image_")},
+        **image_system_metadata(record),
+        **disk_config.entry(auto),
+    }
     await instances.start_task(
         session,
         instance,

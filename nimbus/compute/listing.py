@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 
 from nimbus.db.models.cell import Instance, InstanceMetadata, Tag
+from nimbus.db.models.network import IpAllocation, Port
 from nimbus.errors import BadRequest
 
 #: Sort keys Nova accepts (the admin-only ones are refused by the API for others).
@@ -85,6 +86,9 @@ class ServerQuery:
     key_name: str | None = None
     locked: bool | None = None
     uuid: str | None = None
+    #: `ip` / `ip6`: parts of a fixed address of the server's ports (see `_has_address`).
+    ip: str | None = None
+    ip6: str | None = None
     changes_since: datetime | None = None
     changes_before: datetime | None = None
     tags: list[str] = field(default_factory=list)
@@ -98,6 +102,19 @@ class ServerQuery:
 
 def _has_tag(tag: str) -> ColumnElement[bool]:
     return exists().where(Tag.instance_uuid == Instance.uuid, Tag.tag == tag)
+
+
+def _has_address(parts: list[str]) -> ColumnElement[bool]:
+    """The server has a port with a fixed address containing one of `parts`: Nova's
+    `ip`/`ip6` filters when Neutron has ip-substring-filtering (ours has), which ask
+    for the ports with ``fixed_ips=ip_address_substr=<value>`` — a plain substring,
+    either IP version, so 10.0.0.2 also finds 10.0.0.21, and floating addresses are
+    not looked at."""
+    return exists().where(
+        Port.device_id == Instance.uuid,
+        IpAllocation.port_id == Port.id,
+        or_(*[IpAllocation.ip_address.contains(part, autoescape=True) for part in parts]),
+    )
 
 
 def _filters(query: ServerQuery) -> list[ColumnElement[bool]]:
@@ -134,6 +151,9 @@ def _filters(query: ServerQuery) -> list[ColumnElement[bool]]:
     if query.not_tags:
         conditions.append(~and_(*[_has_tag(t) for t in query.not_tags]))
     conditions += [~_has_tag(t) for t in query.not_tags_any]
+    addresses = [part for part in (query.ip, query.ip6) if part is not None]
+    if addresses:
+        conditions.append(_has_address(addresses))
     return conditions
 
 

@@ -1,9 +1,10 @@
 """Compute API behaviour that Tempest's compute tests exposed as wrong or missing: the
 legacy version document, the shape of update and rebuild answers per microversion,
 access addresses in canonical form, FQDN host names (2.94), os-resetState, server
-diagnostics, Keystone's bootstrap roles (Tempest's service and manager personas), and
-the older operator APIs Tempest still drives: os-hosts, the image proxy, simple tenant
-usage, the usage audit log and external events.
+diagnostics, Keystone's bootstrap roles (Tempest's service and manager personas), the
+older operator APIs Tempest still drives: os-hosts, the image proxy, simple tenant
+usage, the usage audit log and external events; and OS-DCF:diskConfig kept, forceDelete
+and the `ip` list filter.
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ from tests.api.compute_helpers import (
     project_id_of,
 )
 from tests.api.conftest import Cloud
-from tests.api.server_helpers import action, active_image, boot_ok, wait_status
+from tests.api.network_helpers import admin_client as network_admin
+from tests.api.network_helpers import network_with_subnet
+from tests.api.server_helpers import (
+    LATEST,
+    action,
+    active_image,
+    boot,
+    boot_ok,
+    wait_gone,
+    wait_status,
+)
 
 #: What Nova's update and rebuild answers lack before 2.75 (the GET view has them).
 _GET_ONLY = {
@@ -540,3 +551,135 @@ async def test_server_password_shown_and_cleared(compute_cloud: Cloud, image: st
         assert (await member.delete(url)).status_code == 204
         assert ok(await member.get(url)) == {"password": ""}
         await member.delete(f"/v2.1/servers/{uuid}")
+
+
+async def _disk_config(client, uuid: str) -> str:  # type: ignore[no-untyped-def]
+    return ok(await client.get(f"/v2.1/servers/{uuid}"))["server"]["OS-DCF:diskConfig"]
+
+
+async def test_disk_config_is_kept_through_update_rebuild_and_resize(
+    compute_cloud: Cloud, image: str
+) -> None:
+    async with (
+        await admin_client(compute_cloud) as old,
+        await admin_client(compute_cloud, LATEST) as client,
+    ):
+        made = await boot_ok(client, image, "disk-auto", **{"OS-DCF:diskConfig": "AUTO"})
+        uuid = made["id"]
+        assert made["OS-DCF:diskConfig"] == "AUTO"
+        await wait_status(client, uuid, "ACTIVE")
+        assert await _disk_config(old, uuid) == await _disk_config(client, uuid) == "AUTO"
+        listed = ok(await old.get("/v2.1/servers/detail"))["servers"]
+        assert [s["OS-DCF:diskConfig"] for s in listed if s["id"] == uuid] == ["AUTO"]
+        updated = await old.put(
+            f"/v2.1/servers/{uuid}", json={"server": {"OS-DCF:diskConfig": "MANUAL"}}
+        )
+        assert ok(updated)["server"]["OS-DCF:diskConfig"] == "MANUAL"
+        rebuilt = await action(
+            old, uuid, "rebuild", {"imageRef": image, "OS-DCF:diskConfig": "AUTO"}
+        )
+        assert ok(rebuilt, 202)["server"]["OS-DCF:diskConfig"] == "AUTO"
+        await wait_status(client, uuid, "ACTIVE")
+        # without a value a rebuild takes the image's (none here: MANUAL)
+        assert (await action(client, uuid, "rebuild", {"imageRef": image})).status_code == 202
+        await wait_status(client, uuid, "ACTIVE")
+        assert await _disk_config(client, uuid) == "MANUAL"
+        resized = await action(
+            client, uuid, "resize", {"flavorRef": "2", "OS-DCF:diskConfig": "AUTO"}
+        )
+        assert resized.status_code == 202
+        await wait_status(client, uuid, "VERIFY_RESIZE")
+        assert (await action(client, uuid, "confirmResize")).status_code == 204
+        assert (await wait_status(client, uuid, "ACTIVE"))["OS-DCF:diskConfig"] == "AUTO"
+        # a resize without a value sets MANUAL, as Nova's
+        assert (await action(client, uuid, "resize", {"flavorRef": "3"})).status_code == 202
+        await wait_status(client, uuid, "VERIFY_RESIZE")
+        assert await _disk_config(client, uuid) == "MANUAL"
+        await client.delete(f"/v2.1/servers/{uuid}")
+
+
+async def test_disk_config_follows_the_image_property(compute_cloud: Cloud, image: str) -> None:
+    auto = await active_image(compute_cloud, "disk-auto-image", auto_disk_config="True")
+    disabled = await active_image(compute_cloud, "disk-disabled-image", auto_disk_config="disabled")
+    refusal = f"Requested image {disabled} has automatic disk resize disabled."
+    async with await admin_client(compute_cloud, LATEST) as client:
+        inherited = await boot_ok(client, auto, "disk-from-image")
+        assert inherited["OS-DCF:diskConfig"] == "AUTO"
+        refused = await boot(client, disabled, "disk-refused", **{"OS-DCF:diskConfig": "AUTO"})
+        assert fault(refused, 400) == refusal
+        manual = await boot_ok(client, disabled, "disk-manual")
+        assert manual["OS-DCF:diskConfig"] == "MANUAL"
+        for uuid in (inherited["id"], manual["id"]):
+            await wait_status(client, uuid, "ACTIVE")
+        resized = await action(
+            client, manual["id"], "resize", {"flavorRef": "2", "OS-DCF:diskConfig": "AUTO"}
+        )
+        assert fault(resized, 400) == refusal
+        rebuilt = await action(
+            client, inherited["id"], "rebuild", {"imageRef": disabled, "OS-DCF:diskConfig": "AUTO"}
+        )
+        assert fault(rebuilt, 400) == refusal
+        assert await _disk_config(client, inherited["id"]) == "AUTO"
+        rebuilt = await action(client, inherited["id"], "rebuild", {"imageRef": image})
+        assert ok(rebuilt, 202)["server"]["OS-DCF:diskConfig"] == "MANUAL"
+        await wait_status(client, inherited["id"], "ACTIVE")
+        for uuid in (inherited["id"], manual["id"]):
+            await client.delete(f"/v2.1/servers/{uuid}")
+
+
+async def test_force_delete_deletes_and_missing_servers_are_404(
+    compute_cloud: Cloud, image: str
+) -> None:
+    missing = "0d0e0f00-0000-4000-8000-000000000000"
+    async with await admin_client(compute_cloud, LATEST) as admin:
+        gone = await action(admin, missing, "forceDelete")
+        assert fault(gone, 404, "itemNotFound") == f"Instance {missing} could not be found."
+        fault(await action(admin, missing, "restore"), 404, "itemNotFound")
+    await new_project(compute_cloud, "force-project")
+    async with await member_client(
+        compute_cloud, "force-member", LATEST, project="force-project"
+    ) as member:
+        uuid = await _active(member, image, "force-deleted")
+        assert (await action(member, uuid, "lock")).status_code == 202
+        assert fault(await action(member, uuid, "forceDelete"), 409) == f"Instance {uuid} is locked"
+        assert (await action(member, uuid, "unlock")).status_code == 202
+        assert (await action(member, uuid, "forceDelete")).status_code == 202
+        await wait_gone(member, uuid)
+        events = ok(await member.get(f"/v2.1/servers/{uuid}/os-instance-actions"))
+        assert events["instanceActions"][0]["action"] == "delete"
+
+
+async def test_ip_filter_is_a_substring_of_a_fixed_address(
+    compute_cloud: Cloud, image: str
+) -> None:
+    """As Nova with Neutron's ip-substring-filtering: 10.30.0.2 also finds 10.30.0.21."""
+    async with await network_admin(compute_cloud) as neutron:
+        net, _ = await network_with_subnet(neutron, "ip-filter-net", "10.30.0.0/24")
+    async with await admin_client(compute_cloud, LATEST) as client:
+        uuids = {}
+        for address in ("10.30.0.2", "10.30.0.21", "10.30.0.3"):
+            networks = [{"uuid": net["id"], "fixed_ip": address}]
+            uuids[address] = (await boot_ok(client, image, f"ip-{address}", networks=networks))[
+                "id"
+            ]
+        for uuid in uuids.values():
+            await wait_status(client, uuid, "ACTIVE")
+
+        async def found(**params: str) -> set[str]:
+            listed = ok(await client.get("/v2.1/servers", params=params))["servers"]
+            detailed = ok(await client.get("/v2.1/servers/detail", params=params))["servers"]
+            assert [s["id"] for s in listed] == [s["id"] for s in detailed]
+            return {s["id"] for s in listed}
+
+        assert await found(ip="10.30.0.3") == {uuids["10.30.0.3"]}
+        assert await found(ip="10.30.0.2") == {uuids["10.30.0.2"], uuids["10.30.0.21"]}
+        assert await found(ip="10.30.0.") == set(uuids.values())
+        assert await found(ip="10.30.0.99") == set()
+        assert await found(ip6="10.30.0.3") == {uuids["10.30.0.3"]}  # either version
+        for bad in ("", "["):
+            refused = await client.get("/v2.1/servers", params={"ip": bad})
+            assert fault(refused, 400) == (
+                f"Invalid input for query parameters ip. Value: {bad}. '{bad}' is not a 'regex'"
+            )
+        for uuid in uuids.values():
+            await client.delete(f"/v2.1/servers/{uuid}")

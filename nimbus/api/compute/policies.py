@@ -272,6 +272,7 @@ MOVES = {
     ),
     "os_compute_api:os-evacuate": ADMIN,
     "os_compute_api:os-deferred-delete:restore": PROJECT_MEMBER_OR_ADMIN,
+    "os_compute_api:os-deferred-delete:force": PROJECT_MEMBER_OR_ADMIN,
 }
 
 #: Nova's network proxies (nova/policies/{security_groups,floating_ips,

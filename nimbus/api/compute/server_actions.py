@@ -17,7 +17,7 @@ from nimbus.api.common.app import json_response
 from nimbus.api.common.body import read_json
 from nimbus.api.compute import common, floating_ips, interfaces, server_moves, server_schemas
 from nimbus.api.compute.server_common import column_updates, send, server_of, who
-from nimbus.api.compute.servers import render
+from nimbus.api.compute.servers import delete, render
 from nimbus.compute import boot, instances, lifecycle
 from nimbus.compute.boot import Who
 from nimbus.compute.lifecycle import Cast
@@ -43,7 +43,8 @@ async def _reboot(session, server, body, caller, request):  # type: ignore[no-un
 
 async def _resize(session, server, body, caller, request):  # type: ignore[no-untyped-def]
     resize = common.validate(server_schemas.Resize, body)
-    return await lifecycle.resize(session, server, resize.flavorRef, caller)
+    auto_disk_config = server_schemas.auto_disk_config(resize.disk_config)
+    return await lifecycle.resize(session, server, resize.flavorRef, caller, auto_disk_config)
 
 
 async def _confirm(session, server, body, caller, request):  # type: ignore[no-untyped-def]
@@ -89,7 +90,14 @@ async def _rebuild(session, server, body, caller, request):  # type: ignore[no-u
     password = rebuild.adminPass or boot.generate_password()
     request.state.admin_password = password
     return await lifecycle.rebuild(
-        session, server, rebuild.imageRef, caller, password, updates, rebuild.metadata
+        session,
+        server,
+        rebuild.imageRef,
+        caller,
+        password,
+        updates,
+        rebuild.metadata,
+        server_schemas.auto_disk_config(rebuild.disk_config),
     )
 
 
@@ -129,6 +137,8 @@ ACTIONS: dict[str, tuple[str, Run]] = {
 }
 #: Actions answered with a body, not an empty 202.
 _CONSOLE = "os-getConsoleOutput"
+#: Nova's deferred-delete action that, soft delete being off, is a delete.
+_FORCE_DELETE = "forceDelete"
 
 
 async def server_action(request: Request) -> Response:
@@ -139,6 +149,8 @@ async def server_action(request: Request) -> Response:
     ((name, body),) = data.items()
     if name == _CONSOLE:
         return await _console_output(request, uuid, body)
+    if name == _FORCE_DELETE:
+        return await _force_delete(request, uuid)
     if name not in ACTIONS:
         raise BadRequest(f"There is no such action: {name}")
     rule, run = ACTIONS[name]
@@ -184,6 +196,14 @@ async def _rebuilt(request: Request, uuid: str) -> dict[str, Any]:
         shown["user_data"] = server.user_data
     shown["adminPass"] = request.state.admin_password
     return body
+
+
+async def _force_delete(request: Request, uuid: str) -> Response:
+    """Nova's forceDelete (any vm and task state; a locked server is a 409 for non-admins):
+    without soft delete (reclaim_instance_interval 0, Nova's default too) nothing
+    waits for reclaim, so it deletes the server as DELETE does, answered 202."""
+    await delete(request, uuid, "os_compute_api:os-deferred-delete:force")
+    return Response(status_code=202)
 
 
 async def _console_output(request: Request, uuid: str, body: Any) -> Response:

@@ -90,6 +90,11 @@ _FQDN_SINCE = Version(2, 94)
 DiskConfig = Literal["AUTO", "MANUAL"]
 
 
+def auto_disk_config(value: DiskConfig | None) -> bool | None:
+    """OS-DCF:diskConfig as the domain takes it (AUTO: True; None: not given)."""
+    return None if value is None else value == "AUTO"
+
+
 class Network(Strict):
     uuid: str | None = None
     port: Uuid | None = None

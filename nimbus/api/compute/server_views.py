@@ -18,7 +18,7 @@ from starlette.requests import Request
 
 from nimbus.api.compute import common
 from nimbus.api.compute.views import dbtime, isotime
-from nimbus.compute import faults, hosts, listing, networking, states
+from nimbus.compute import disk_config, faults, hosts, listing, networking, states
 from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import RequestSpec, ServerGroup, ServerGroupMember
 
@@ -35,6 +35,11 @@ def host_id(host: str | None, project_id: str) -> str:
 def instance_name(instance: Instance) -> str:
     """Nova's instance_name_template."""
     return f"instance-{instance.id:08x}"
+
+
+def disk_config_shown(auto: bool) -> str:
+    """OS-DCF:diskConfig, in every server body at every microversion (as Nova)."""
+    return "AUTO" if auto else "MANUAL"
 
 
 def server_links(base: str, uuid: str) -> list[dict[str, str]]:
@@ -254,7 +259,7 @@ class ServerView:
             "accessIPv4": server.access_ip_v4 or "",
             "accessIPv6": server.access_ip_v6 or "",
             "links": self.links(server.uuid),
-            "OS-DCF:diskConfig": "MANUAL",
+            "OS-DCF:diskConfig": disk_config_shown(disk_config.auto_of(server.system_metadata)),
         }
         if extras:
             body.update(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import Connection
@@ -22,9 +23,10 @@ from nimbus.api.compute.server_common import (
     server_of,
     who,
 )
-from nimbus.api.compute.server_views import Page, ServerView, server_links
+from nimbus.api.compute.server_views import Page, ServerView, disk_config_shown, server_links
 from nimbus.compute import (
     boot,
+    disk_config,
     flavors,
     instances,
     lifecycle,
@@ -107,6 +109,7 @@ async def create_server(request: Request) -> Response:
         tags=new.tags or [],
         hostname=new.hostname,
         config_drive=bool(new.config_drive),
+        auto_disk_config=server_schemas.auto_disk_config(new.disk_config),
         may_force_host=common.allowed(request, f"{SERVERS}:create:forced_host"),
     )
     if new.host:
@@ -130,7 +133,7 @@ async def create_server(request: Request) -> Response:
     server = {
         "id": first,
         "links": links,
-        "OS-DCF:diskConfig": "MANUAL",
+        "OS-DCF:diskConfig": disk_config_shown(booted.auto_disk_config),
         "security_groups": [{"name": name} for name in request_boot.security_groups],
         "adminPass": booted.admin_password,
     }
@@ -164,6 +167,24 @@ def _sort(request: Request, admin: bool) -> list[tuple[str, str]]:
     return result
 
 
+def _address_filter(request: Request, name: str) -> str | None:
+    """`ip`/`ip6` as given (what they match is listing's business); Nova's query schema
+    refuses one that is not a non-empty valid regular expression."""
+    value = request.query_params.get(name)
+    if value is not None and not _is_regex(value):
+        refused = f"'{value}' is not a 'regex'"
+        raise BadRequest(f"Invalid input for query parameters {name}. Value: {value}. {refused}")
+    return value
+
+
+def _is_regex(value: str) -> bool:
+    try:
+        re.compile(value)
+    except re.error:
+        return False
+    return bool(value)
+
+
 async def _query(request: Request) -> listing.ServerQuery | None:
     """The listing the request asks for, or None when nothing can match."""
     context = common.caller(request)
@@ -191,6 +212,9 @@ async def _query(request: Request) -> listing.ServerQuery | None:
     if admin:
         query.host, query.node = params.get("host"), params.get("node")
         query.user_id = params.get("user_id")
+    query.ip = _address_filter(request, "ip")
+    if version >= (2, 5) or admin:
+        query.ip6 = _address_filter(request, "ip6")
     if (version >= (2, 83) or admin) and params.get("availability_zone"):
         query.availability_zone = params.get("availability_zone")
     if version >= (2, 73) and "locked" in params:
@@ -287,9 +311,15 @@ async def update_server(request: Request) -> Response:
         data["server"], common.version(request), server_schemas.UPDATE_FIELDS_SINCE
     )
     values = column_updates(data["server"], body.server)
+    auto_disk_config = server_schemas.auto_disk_config(body.server.disk_config)
     async with common.writing(request) as session:
         server = await server_of(session, request, uuid, f"{SERVERS}:update")
         lifecycle.check_unlocked(server, who(request))
+        if auto_disk_config is not None:  # Nova sets it unchecked
+            values["system_metadata"] = {
+                **(server.system_metadata or {}),
+                **disk_config.entry(auto_disk_config),
+            }
         if values:
             await instances.transition(session, uuid, values)
         if "pinned_availability_zone" in data["server"]:
@@ -299,9 +329,15 @@ async def update_server(request: Request) -> Response:
 
 
 async def delete_server(request: Request) -> Response:
-    uuid = request.path_params["server_id"]
+    await delete(request, request.path_params["server_id"], f"{SERVERS}:delete")
+    return no_content()
+
+
+async def delete(request: Request, uuid: str, rule: str) -> None:
+    """Delete the server `uuid` if the caller passes `rule` (DELETE /servers/{id}, and
+    forceDelete: with soft delete off, Nova's force_delete is the same delete)."""
     async with common.reading(request) as session:
-        server = await server_of(session, request, uuid, f"{SERVERS}:delete")
+        server = await server_of(session, request, uuid, rule)
         alive = await host_up(session, request, server.host)
     caller = who(request)
     cast, local = await work.write(
@@ -316,4 +352,3 @@ async def delete_server(request: Request) -> Response:
             await placement(request).release(migration)
     await shelve.drop_snapshot(handler.db(request), request.app.state.image_store, server)
     await send(request, cast)
-    return no_content()
