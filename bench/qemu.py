@@ -1,8 +1,9 @@
 """QEMU driver figures: real TCG guests of the nimbus guest image through the HTTP API.
 
-Run: `.venv/bin/python bench/qemu.py [--boots 10] [--idle 6] [--snapshots 3] [--whole-disk]`. It starts a
-real `nimbus up --driver qemu --no-dataplane` on free ports in a temporary data dir,
-waits until the `nimbus-guest` image is registered (built on a cold cache), then:
+Run: `.venv/bin/python bench/qemu.py [--boots 10] [--idle 6] [--snapshots 3]
+[--whole-disk]`. It starts a real `nimbus up --driver qemu --no-dataplane` on free ports
+in a temporary data dir, waits until the `nimbus-guest` image is registered (built on a
+cold cache; `--whole-disk` then boots a copy of it without its kernel_id), then:
 
 1. boots m1.tiny servers one after another, each alone (the previous one has printed
    its boot line): request → ACTIVE (polls of `GET /servers/{id}` every 10 ms) and
