@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,6 +103,22 @@ async def start_cloud(data_dir: Path, **overrides: Any) -> tuple[Cloud, Process]
     return Cloud(process=process, apps=apps, admin_password="admin-secret"), process
 
 
+@asynccontextmanager
+async def running_compute(data_dir: Path, compute: Any, **overrides: Any) -> AsyncIterator[Cloud]:
+    """A cloud whose conductor, scheduler and fake compute hosts (`compute`, the
+    ComputeOptions) run in this process, on an in-process broker of its own (daemons of
+    another module's cloud must never take its casts); stopped on the way out."""
+    cloud, process = await start_cloud(
+        data_dir, compute=compute, transport_url=f"inprocess://{data_dir.name}", **overrides
+    )
+    process.roles = ("conductor", "scheduler", "compute")
+    await process.start_daemons()
+    try:
+        yield cloud
+    finally:
+        await process.stop()
+
+
 @pytest.fixture(scope="module")
 async def cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cloud]:
     """One cloud per test module: tests in a module share it, so names must be unique."""
@@ -129,12 +146,5 @@ async def compute_cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterat
         fake_local_gb=40,
         report_interval=5,
     )
-    data_dir = tmp_path_factory.mktemp("compute")
-    # A broker of its own: daemons of another module's cloud must never take its casts.
-    cloud, process = await start_cloud(
-        data_dir, compute=options, transport_url=f"inprocess://{data_dir.name}"
-    )
-    process.roles = ("conductor", "scheduler", "compute")
-    await process.start_daemons()
-    yield cloud
-    await process.stop()
+    async with running_compute(tmp_path_factory.mktemp("compute"), options) as cloud:
+        yield cloud

@@ -17,7 +17,7 @@ from nimbus.compute.placement_client import LocalPlacement
 from nimbus.services.compute import BUILD_EVENT, BUILD_STUCK, ComputeAgent
 from tests.api.compute_helpers import admin_client as compute_admin
 from tests.api.compute_helpers import ok
-from tests.api.conftest import Cloud, start_cloud
+from tests.api.conftest import Cloud, running_compute
 from tests.api.network_helpers import admin_client as network_admin
 from tests.api.network_helpers import network_with_subnet
 from tests.api.server_helpers import LATEST, active_image, boot_ok, wait_status
@@ -30,14 +30,8 @@ BUILD_TIMEOUT = 1.0
 async def cloud(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cloud]:
     """Two fake hosts whose agents time builds out after BUILD_TIMEOUT."""
     options = ComputeOptions(fake_hosts=2, report_interval=5, build_timeout=BUILD_TIMEOUT)
-    data_dir = tmp_path_factory.mktemp("build-timeout")
-    cloud, process = await start_cloud(
-        data_dir, compute=options, transport_url=f"inprocess://{data_dir.name}"
-    )
-    process.roles = ("conductor", "scheduler", "compute")
-    await process.start_daemons()
-    yield cloud
-    await process.stop()
+    async with running_compute(tmp_path_factory.mktemp("build-timeout"), options) as cloud:
+        yield cloud
 
 
 @pytest.fixture(scope="module")

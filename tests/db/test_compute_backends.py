@@ -18,7 +18,7 @@ import pytest
 
 from nimbus.compute.options import ComputeOptions
 from tests.api.compute_helpers import admin_client, fault, member_client, new_project, ok
-from tests.api.conftest import Cloud, start_cloud
+from tests.api.conftest import Cloud, running_compute
 from tests.api.server_helpers import LATEST, active_image, wait_status
 
 
@@ -28,16 +28,8 @@ async def backend_cloud(database_url: str, tmp_path: Path) -> AsyncIterator[Clou
     options = ComputeOptions(
         fake_hosts=2, fake_vcpus=4, fake_memory_mb=4096 + 512, fake_local_gb=40
     )
-    cloud, process = await start_cloud(
-        tmp_path,
-        compute=options,
-        database_url=database_url,
-        transport_url=f"inprocess://{tmp_path.name}",
-    )
-    process.roles = ("conductor", "scheduler", "compute")
-    await process.start_daemons()
-    yield cloud
-    await process.stop()
+    async with running_compute(tmp_path, options, database_url=database_url) as cloud:
+        yield cloud
 
 
 async def test_boots_list_and_delete_within_the_quota(backend_cloud: Cloud) -> None:
