@@ -199,20 +199,30 @@ def check_image_fits(image: Image, flavor: dict[str, Any]) -> None:
         raise BadRequest("Flavor's disk is too small for requested image.")
 
 
+#: The image's own fields a server keeps beside its properties (`image_<field>`).
+_IMAGE_FIELDS = ("disk_format", "container_format", "min_ram", "min_disk")
+
+
 def image_system_metadata(image: dict[str, Any]) -> dict[str, str]:
     """What a server keeps of its image (an `image_record`) in its system metadata:
     the properties and the image's own fields under the `image_` prefix, as Nova's
     get_system_metadata_from_image (a boot writes them, a rebuild replaces them)."""
-    own = {
-        "base_image_ref": image["id"],
-        "disk_format": image["disk_format"],
-        "container_format": image["container_format"],
-        "min_ram": image["min_ram"],
-        "min_disk": image["min_disk"],
-    }
+    own = {"base_image_ref": image["id"], **{k: image[k] for k in _IMAGE_FIELDS}}
     return {
         f"image_{k}": str(v) for k, v in {**image["properties"], **own}.items() if v is not None
     }
+
+
+def image_properties_of(system_metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The image properties a server keeps (`image_system_metadata` without the image's
+    own fields): what its view shows (2.98) and its snapshots inherit."""
+    own = {"base_image_ref", *_IMAGE_FIELDS}
+    properties = {
+        k.removeprefix("image_"): v
+        for k, v in (system_metadata or {}).items()
+        if k.startswith("image_")
+    }
+    return {k: v for k, v in properties.items() if k not in own}
 
 
 def image_record(image: Image) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from nimbus.compute.boot import (
     check_image_fits,
     find_flavor,
     find_image,
+    image_properties_of,
     image_record,
     image_system_metadata,
 )
@@ -309,15 +310,8 @@ async def snapshot_image(
     createBackup): the properties of the image it booted from, then Nova's own
     (`image_type`...), then the caller's `metadata`, which win."""
     meta = instance.system_metadata or {}
-    inherited = {
-        k.removeprefix("image_"): v
-        for k, v in meta.items()
-        if k.startswith("image_")
-        and k.removeprefix("image_")
-        not in ("disk_format", "container_format", "min_ram", "min_disk", "base_image_ref")
-    }
     properties = {
-        **inherited,
+        **image_properties_of(meta),
         "instance_uuid": instance.uuid,
         "image_type": image_type,
         "base_image_ref": instance.image_ref or "",

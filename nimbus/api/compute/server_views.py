@@ -19,6 +19,7 @@ from starlette.requests import Request
 from nimbus.api.compute import common
 from nimbus.api.compute.views import dbtime, isotime
 from nimbus.compute import disk_config, faults, hosts, listing, networking, states
+from nimbus.compute.boot import image_properties_of
 from nimbus.db.models.cell import Instance, Service
 from nimbus.db.models.compute import RequestSpec, ServerGroup, ServerGroupMember
 
@@ -192,13 +193,7 @@ class ServerView:
             "links": [{"rel": "bookmark", "href": f"{self.base}/images/{server.image_ref}"}],
         }
         if self.at_least(98):
-            meta = server.system_metadata or {}
-            skip = ("base_image_ref", "disk_format", "container_format", "min_ram", "min_disk")
-            image["properties"] = {
-                k.removeprefix("image_"): v
-                for k, v in meta.items()
-                if k.startswith("image_") and k.removeprefix("image_") not in skip
-            }
+            image["properties"] = image_properties_of(server.system_metadata)
         return image
 
     def _flavor(self, server: Instance) -> dict[str, Any]:
