@@ -77,6 +77,7 @@ def test_partial_files_of_abandoned_fetches_age_out_like_bases(tmp_path: Path) -
     abandoned = _base(layout, ".old.1f2e.fetched", age=2 * HOUR)
     _base(layout, ".new.3c4d.part")  # being written now
     assert imagecache.unused_bases(layout, HOUR) == [abandoned, bases["old"]]
+    assert imagecache.image_id(abandoned) == "old" == imagecache.image_id(bases["old"])
 
 
 async def test_a_fetch_of_an_existing_base_counts_as_a_use(tmp_path: Path) -> None:

@@ -149,7 +149,7 @@ class QemuDriver(Driver):
         so touches) the base: a base cannot go while a guest is being made from it."""
         unused = partial(imagecache.unused_bases, self.layout, self.image_cache_max_age)
         for base in await asyncio.to_thread(unused):
-            async with self._image_locks[base.name.lstrip(".").split(".")[0]]:
+            async with self._image_locks[imagecache.image_id(base)]:
                 if base in await asyncio.to_thread(unused):
                     await asyncio.to_thread(base.unlink, missing_ok=True)
                     LOG.info("removed the unused base image %s", base.name)

@@ -63,6 +63,12 @@ def bases_in_use(layout: Layout) -> set[Path]:
     return used
 
 
+def image_id(base: Path) -> str:
+    """The image a file under `_base/` belongs to: its name, or for a partial file
+    (`.<image id>.<random>.fetched`, `.part`, `.raw`: disks.py) the part after the dot."""
+    return base.name.lstrip(".").split(".")[0]
+
+
 def unused_bases(layout: Layout, max_unused_age: float) -> list[Path]:
     """The bases nothing refers to that have not been used for `max_unused_age` s, and
     the partial files (`.<image id>…`) of fetches abandoned as long ago: a fetch writes
